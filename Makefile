@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SAMPLE := data_samples/synthea_sample
+DB ?= warehouse/cramp_cohort.duckdb
+
+.PHONY: demo test lint bench clean install
+
+install: $(INSTALLED)
+
+# Re-installs when the pinned dependencies change.
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(INSTALLED)
+	rm -f $(DB) $(DB).wal
+	CRAMP_COHORT_DB=$(DB) $(BIN)/cramp-cohort run --landing $(SAMPLE)
+	CRAMP_COHORT_DB=$(DB) $(BIN)/cramp-cohort report
+	@echo "warehouse:  $(DB)  (DuckDB; tables raw.*, staging.*, quarantine.rows, dq.*, cohort.*, marts.*)"
+	@echo "published:  warehouse/published/  (read-only snapshot for dashboards)"
+	@echo "reports:    warehouse/reports/dashboard.html, warehouse/reports/data_quality.html"
+	@echo "run logs:   warehouse/runs/"
+
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf warehouse bench/cache .pytest_cache

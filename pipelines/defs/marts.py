@@ -1,0 +1,5 @@
+"""marts definitions (placeholder until built)."""
+
+import dagster as dg
+
+defs = dg.Definitions()

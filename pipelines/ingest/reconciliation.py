@@ -1,0 +1,56 @@
+"""dq.batch_reconciliation: every landed row is accounted for, per batch and file.
+
+Each side is counted from where the rows really are (raw, staging, quarantine, superseded ledger), so the
+identity rows_read = loaded + quarantined + superseded fails when a row is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingest.layout import LAYOUTS
+
+
+def refresh_reconciliation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Recomputes the rows of one file for every batch (call inside the transaction that changed them)."""
+    file_name = LAYOUTS[name].file_name
+    con.execute("delete from dq.batch_reconciliation where source_file = ?", [file_name])
+    con.execute(
+        f"""
+        insert into dq.batch_reconciliation
+        with batches as (
+            select batch_id from raw._batches
+        ),
+        read_rows as (
+            select _batch_id as batch_id, count(*) as n from raw.{name} group by all
+            union all
+            select batch_id, count(*) from quarantine.rows
+            where source_file = $file and stage = 'parse' group by all
+        ),
+        loaded as (
+            select _batch_id as batch_id, count(*) as n from staging.{name} group by all
+        ),
+        quarantined as (
+            select batch_id, count(*) as n from quarantine.rows where source_file = $file group by all
+        ),
+        superseded as (
+            select batch_id, count(*) as n from dq.superseded_rows where source_file = $file group by all
+        ),
+        counted as (
+            select
+                b.batch_id,
+                $file as source_file,
+                coalesce((select sum(n) from read_rows r where r.batch_id = b.batch_id), 0) as rows_read,
+                coalesce((select n from loaded l where l.batch_id = b.batch_id), 0) as rows_loaded,
+                coalesce((select n from quarantined q where q.batch_id = b.batch_id), 0) as rows_quarantined,
+                coalesce((select n from superseded s where s.batch_id = b.batch_id), 0) as rows_superseded,
+            from batches as b
+        )
+        select
+            *,
+            rows_read = rows_loaded + rows_quarantined + rows_superseded as balanced,
+            now()::timestamp as computed_at,
+        from counted
+        """,
+        {"file": file_name},
+    )

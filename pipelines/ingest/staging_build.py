@@ -1,0 +1,132 @@
+"""Building staging.<file>: typed rows of all batches, one current row per natural key (newest batch wins).
+
+Rows that cannot be typed or reference nothing go to quarantine; older copies of a natural key are recorded as
+superseded. Everything happens in one transaction, so readers never see a half-built table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from pipelines import SQL_DIR
+from pipelines.ingest.layout import LAYOUTS
+from pipelines.ingest.reconciliation import refresh_reconciliation
+from pipelines.sql_runner import read_sql
+
+EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
+
+
+@dataclass(frozen=True)
+class StagingResult:
+    rows_staged: int
+    rows_quarantined: int
+    rows_superseded: int
+
+
+def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Macros and the code-system map the staging models use."""
+    con.execute("create schema if not exists staging")
+    con.execute(read_sql("staging/_macros.sql"))
+    con.execute(
+        f"""
+        create or replace table staging.code_system_map as
+        select upper(coalesce(trim(source_system), '')) as source_system, code_system
+        from read_csv('{SQL_DIR / "seeds" / "code_systems.csv"}', header = true, auto_detect = false,
+            columns = {{'source_system': 'VARCHAR', 'code_system': 'VARCHAR', 'note': 'VARCHAR'}})
+        """
+    )
+
+
+def typed_model_sql(name: str, today: date) -> str:
+    """The select of all raw rows of a file, typed, with `_reject_reason` / `_reject_detail`."""
+    literal = f"date '{today.isoformat()}'"
+    if name in EVENT_TABLES:
+        typed = read_sql(f"staging/{name}.sql")
+        return read_sql("staging/_event_rules.sql", typed_model=typed, today=literal)
+    return read_sql(f"staging/{name}.sql", today=literal)
+
+
+def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date | None = None) -> StagingResult:
+    layout = LAYOUTS[name]
+    today = today or date.today()
+    key = ", ".join(layout.natural_key)
+    con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
+    con.execute("begin transaction")
+    try:
+        # Rank once: the newest batch, then the latest line of that batch, is the current row of a key.
+        con.execute(
+            f"""
+            create or replace temp table _ranked as
+            select
+                *,
+                case when _reject_reason is null then row_number() over (
+                    partition by _reject_reason is null, {key}
+                    order by _batch_id desc, _source_line desc
+                ) end as _rank,
+                first_value(_batch_id) over (
+                    partition by _reject_reason is null, {key} order by _batch_id desc, _source_line desc
+                ) as _winner_batch_id,
+                first_value(_source_line) over (
+                    partition by _reject_reason is null, {key} order by _batch_id desc, _source_line desc
+                ) as _winner_line,
+            from staging.{name}_typed
+            """
+        )
+        con.execute(
+            f"""
+            create or replace table staging.{name} as
+            select * exclude (_reject_reason, _reject_detail, _rank, _winner_batch_id, _winner_line)
+            from _ranked
+            where _rank = 1
+            """
+        )
+        con.execute(
+            "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
+        )
+        con.execute(
+            f"""
+            insert into quarantine.rows
+            select
+                r._batch_id,
+                r._source_file,
+                r._source_line,
+                r._reject_reason,
+                r._reject_detail,
+                to_json(landed)::varchar as raw_record,
+                'staging' as stage,
+                now()::timestamp as quarantined_at
+            from _ranked as r
+            join raw.{name} as landed
+                on landed._batch_id = r._batch_id
+                and landed._source_line = r._source_line
+            where r._reject_reason is not null
+            """
+        )
+        con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
+        con.execute(
+            """
+            insert into dq.superseded_rows
+            select _batch_id, _source_file, _source_line, _winner_batch_id, _winner_line
+            from _ranked
+            where _rank > 1
+            """
+        )
+        counts = con.execute(
+            """
+            select
+                count(*) filter (where _rank = 1),
+                count(*) filter (where _reject_reason is not null),
+                count(*) filter (where _rank > 1)
+            from _ranked
+            """
+        ).fetchone()
+        con.execute("drop table temp._ranked")
+        refresh_reconciliation(con, name)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return StagingResult(*counts)

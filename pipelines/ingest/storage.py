@@ -1,0 +1,69 @@
+"""DDL of the tables ingest writes into: raw landing tables, the batch registry, quarantine, reconciliation."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingest.layout import FileLayout
+
+LINEAGE_COLUMNS = "_extra_columns varchar, _batch_id varchar, _source_file varchar, _source_line bigint, " \
+    "_loaded_at timestamp"
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in ("raw", "staging", "quarantine", "dq"):
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(
+        """
+        create table if not exists raw._batches (
+            batch_id varchar primary key,
+            source_dir varchar,
+            registered_at timestamp,
+            notes varchar
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists quarantine.rows (
+            batch_id varchar,
+            source_file varchar,
+            source_line bigint,
+            reason_code varchar,
+            reason_detail varchar,
+            raw_record varchar,
+            stage varchar,
+            quarantined_at timestamp
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists dq.superseded_rows (
+            batch_id varchar,
+            source_file varchar,
+            source_line bigint,
+            superseded_by_batch_id varchar,
+            superseded_by_line bigint
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists dq.batch_reconciliation (
+            batch_id varchar,
+            source_file varchar,
+            rows_read bigint,
+            rows_loaded bigint,
+            rows_quarantined bigint,
+            rows_superseded bigint,
+            balanced boolean,
+            computed_at timestamp
+        )
+        """
+    )
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
+    columns = ", ".join(f'"{c}" varchar' for c in layout.columns)
+    con.execute(f"create table if not exists raw.{layout.name} ({columns}, {LINEAGE_COLUMNS})")

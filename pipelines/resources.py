@@ -1,0 +1,56 @@
+"""The DuckDB warehouse resource: one embedded file, opened per step and closed again.
+
+DuckDB allows one writing process per file, so the code location runs every step in one process
+(see `definitions.py`) and never keeps a connection open between steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """Connections to the warehouse file."""
+
+    path: str
+    threads: int = 0
+    memory_limit: str = ""
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | int] = {}
+        if self.threads:
+            config["threads"] = self.threads
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        con = duckdb.connect(self.path, read_only=read_only, config=config)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class PipelinePaths(dg.ConfigurableResource):
+    """Where batches land and where reports, published snapshots and run summaries go (from Settings)."""
+
+    landing_dir: str
+    reports_dir: str
+    published_dir: str
+    runs_dir: str
+    key_file: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelinePaths:  # noqa: F821 (import cycle)
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            reports_dir=str(settings.reports_dir),
+            published_dir=str(settings.published_dir),
+            runs_dir=str(settings.runs_dir),
+            key_file=str(settings.key_file),
+        )

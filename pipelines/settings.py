@@ -1,0 +1,165 @@
+"""One settings object for paths and environment: read once, passed everywhere (no env lookups in assets).
+
+Precedence: defaults < TOML file (`CRAMP_COHORT_CONFIG`, else `./cramp_cohort.toml`) < environment
+< overrides. Every field is documented in `docs/operations.md` ("Configuration"). Bad values fail in
+`Settings.load()` with a `SettingsError` naming the setting, so a misconfigured nightly job stops before
+it touches the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "CRAMP_COHORT_"
+
+# Environment names that differ from PREFIX + FIELD_NAME (the short names are the documented ones; the long
+# names are accepted too so that every setting can be spelled the same way).
+_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "db_path": ("DB", "DB_PATH"),
+    "landing_dir": ("LANDING", "LANDING_DIR"),
+}
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
+_STATUSES = ("running", "stopped")
+_LOG_FORMATS = ("json", "keyvalue")
+
+
+class SettingsError(ValueError):
+    """Bad configuration; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("warehouse/cramp_cohort.duckdb")
+    landing_dir: Path = Path("landing")  # one sub-folder per batch (see docs/operations.md)
+    reports_dir: Path = Path("warehouse/reports")
+    published_dir: Path = Path("warehouse/published")
+    runs_dir: Path = Path("warehouse/runs")  # run summaries (JSON), one file per batch run
+    key_file: Path = Path("~/.config/cramp-cohort/hmac.key")  # HMAC key (salt) for de-identified keys
+    thresholds_file: Path = Path("sql/seeds/dq_thresholds.csv")  # data-quality check thresholds
+    schedule_cron: str = "0 3 * * *"  # the daily safety-net schedule
+    schedule_timezone: str = "UTC"
+    sensor_interval_seconds: int = 60  # how often the landing sensor looks at landing_dir
+    automation_status: str = "running"  # default status of the sensor and schedule: running / stopped
+    failure_command: str = ""  # run on a failed batch, with the run summary path as last argument
+    failure_webhook: str = ""  # http(s) URL: a failed batch's run summary is POSTed there as JSON
+    failure_timeout_seconds: int = 30  # limit for failure_command and failure_webhook
+    log_level: str = "INFO"
+    log_format: str = "json"  # json (one object per line) / keyvalue
+    duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
+    duckdb_memory_limit: str = ""  # "" = DuckDB's default (80% of RAM)
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Defaults too (key_file) must not keep a literal "~".
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                object.__setattr__(self, f.name, value.expanduser())
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: object) -> Settings:
+        """Defaults < TOML file (CRAMP_COHORT_CONFIG or ./cramp_cohort.toml) < environment < overrides."""
+        values: dict[str, object] = {}
+        config_file = config_file or _default_config_file()
+        if config_file is not None:
+            try:
+                values.update(tomllib.loads(Path(config_file).read_text()))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"config file {config_file}: {exc}") from exc
+        for f in fields(cls):
+            for suffix in _ENV_NAMES.get(f.name, (f.name.upper(),)):
+                if ENV_PREFIX + suffix in os.environ:
+                    values[f.name] = os.environ[ENV_PREFIX + suffix]
+                    break
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._coerce(values)
+
+    @classmethod
+    def _coerce(cls, values: dict[str, object]) -> Settings:
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        out: dict[str, object] = {}
+        for name, value in values.items():
+            default = known[name].default
+            if isinstance(default, Path):
+                if not isinstance(value, str | Path) or not str(value).strip():
+                    raise SettingsError(f"setting {name}: expected a path, got {value!r}")
+                out[name] = Path(str(value)).expanduser()
+            elif isinstance(default, int):
+                try:
+                    out[name] = int(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError) as exc:
+                    raise SettingsError(f"setting {name}: expected an integer, got {value!r}") from exc
+            elif isinstance(default, str):
+                if not isinstance(value, str):
+                    raise SettingsError(f"setting {name}: expected a string, got {value!r}")
+                out[name] = value.strip()
+            else:
+                if not isinstance(value, dict):
+                    raise SettingsError(f"setting {name}: expected a table, got {value!r}")
+                out[name] = value
+        settings = cls(**out)  # type: ignore[arg-type]
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        """Fail fast on values that would only break at 3 a.m. (schedule, hook, logging)."""
+        cron = self.schedule_cron.split()
+        if len(cron) != 5 or not all(_CRON_FIELD.match(part) for part in cron):
+            raise SettingsError(f"setting schedule_cron: expected 5 cron fields, got {self.schedule_cron!r}")
+        try:
+            ZoneInfo(self.schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"setting schedule_timezone: unknown time zone {self.schedule_timezone!r}"
+            ) from exc
+        if self.sensor_interval_seconds < 5:
+            raise SettingsError(
+                f"setting sensor_interval_seconds: expected >= 5, got {self.sensor_interval_seconds}"
+            )
+        if self.failure_timeout_seconds < 1:
+            raise SettingsError(
+                f"setting failure_timeout_seconds: expected >= 1, got {self.failure_timeout_seconds}"
+            )
+        if self.duckdb_threads < 0:
+            raise SettingsError(f"setting duckdb_threads: expected >= 0, got {self.duckdb_threads}")
+        if self.automation_status.lower() not in _STATUSES:
+            raise SettingsError(
+                f"setting automation_status: expected one of {', '.join(_STATUSES)}, "
+                f"got {self.automation_status!r}"
+            )
+        if self.log_format.lower() not in _LOG_FORMATS:
+            raise SettingsError(
+                f"setting log_format: expected one of {', '.join(_LOG_FORMATS)}, got {self.log_format!r}"
+            )
+        if not isinstance(logging.getLevelName(self.log_level.upper()), int):
+            raise SettingsError(f"setting log_level: unknown level {self.log_level!r}")
+        if self.failure_command:
+            try:
+                shlex.split(self.failure_command)
+            except ValueError as exc:
+                raise SettingsError(f"setting failure_command: {exc}") from exc
+        if self.failure_webhook:
+            url = urlparse(self.failure_webhook)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise SettingsError(
+                    f"setting failure_webhook: expected an http(s) URL, got {self.failure_webhook!r}"
+                )
+
+
+def _default_config_file() -> Path | None:
+    explicit = os.environ.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("cramp_cohort.toml")
+    return local if local.exists() else None

@@ -1,0 +1,43 @@
+"""Reads SQL files under sql/ and runs them in DuckDB.
+
+`{{ name }}` placeholders are filled from keyword arguments (identifiers and literals we control,
+never user data).
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from pipelines import SQL_DIR
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def read_sql(relative_path: str, **params: object) -> str:
+    """The text of sql/<relative_path> with its placeholders filled."""
+    text = (SQL_DIR / relative_path).read_text()
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            raise KeyError(f"{relative_path}: no value for placeholder {{{{ {name} }}}}")
+        return str(params[name])
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def materialize_table(
+    con: duckdb.DuckDBPyConnection, qualified_name: str, relative_path: str, **params: object
+) -> int:
+    """Builds `schema.table` from sql/<relative_path> (create or replace) and returns its row count."""
+    schema = qualified_name.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    select = read_sql(relative_path, **params).strip().rstrip(";")
+    con.execute(f"create or replace table {qualified_name} as\n{select}")
+    return row_count(con, qualified_name)
+
+
+def row_count(con: duckdb.DuckDBPyConnection, qualified_name: str) -> int:
+    return con.execute(f"select count(*) from {qualified_name}").fetchone()[0]

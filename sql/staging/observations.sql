@@ -1,0 +1,27 @@
+-- one row per landed observation row (all batches), typed; the shared event rules add the reject reason
+select
+    clean_text(PATIENT) as patient_id,
+    clean_text(ENCOUNTER) as encounter_id,
+    parse_timestamp("DATE") as observed_at,
+    observed_at::date as observation_date,
+    clean_text(CATEGORY) as category,
+    'LOINC' as code_system,
+    upper(trim(CODE)) as code,
+    clean_text(DESCRIPTION) as description,
+    clean_text("VALUE") as value_text,
+    try_cast(clean_text("VALUE") as double) as value_numeric,
+    clean_text(UNITS) as units,
+    lower(clean_text("TYPE")) as value_type,
+    observation_date as _event_date,
+    case
+        when clean_text(PATIENT) is null then 'PATIENT'
+        when clean_text("DATE") is null then 'DATE'
+        when clean_text(CODE) is null then 'CODE'
+    end as _missing_field,
+    case
+        when bad_date("DATE") then 'DATE'
+    end as _bad_date_field,
+    _batch_id,
+    _source_file,
+    _source_line,
+from raw.observations

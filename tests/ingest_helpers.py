@@ -1,0 +1,76 @@
+"""Helpers for ingest tests: write small extracts, materialize the real ingest assets into a DuckDB file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.defs import ingest
+from pipelines.ingest.layout import LAYOUTS
+from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.resources import DuckDBWarehouse, PipelinePaths
+
+INGEST_ASSETS = [ingest.landed_batch, *ingest.raw_assets, *ingest.staging_assets]
+
+
+def write_table(folder: Path, name: str, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
+    """Writes <name>.csv with the layout's columns (or the given ones); missing values are empty."""
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = columns or list(LAYOUTS[name].columns)
+    path = folder / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in columns])
+    return path
+
+
+def materialize_ingest(
+    db_path: Path, source_dir: Path, batch_id: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    instance = instance or dg.DagsterInstance.ephemeral()
+    if not instance.has_dynamic_partition(batch_partitions.name, batch_id):
+        instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
+    return dg.materialize(
+        INGEST_ASSETS,
+        partition_key=batch_id,
+        instance=instance,
+        tags={SOURCE_DIR_TAG: str(source_dir)},
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(db_path)),
+            "paths": PipelinePaths(
+                landing_dir=str(source_dir.parent),
+                reports_dir=str(db_path.parent / "reports"),
+                published_dir=str(db_path.parent / "published"),
+                runs_dir=str(db_path.parent / "runs"),
+                key_file=str(db_path.parent / "hmac.key"),
+            ),
+        },
+        raise_on_error=False,
+    )
+
+
+def query(db_path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def base_patients() -> list[dict[str, str]]:
+    return [
+        {"Id": "p1", "BIRTHDATE": "1950-01-01", "GENDER": "F", "FIRST": "Ann", "SSN": "999-00-0001"},
+        {"Id": "p2", "BIRTHDATE": "1980-06-15", "DEATHDATE": "2024-01-01", "GENDER": "M"},
+    ]
+
+
+def base_encounters() -> list[dict[str, str]]:
+    return [
+        {"Id": "e1", "START": "2024-03-01T10:00:00Z", "STOP": "2024-03-01T11:00:00Z", "PATIENT": "p1"},
+        {"Id": "e2", "START": "2023-05-01T10:00:00Z", "STOP": "2023-05-01T11:00:00Z", "PATIENT": "p2"},
+    ]
