@@ -1,0 +1,347 @@
+"""Ground truth: the phenotype's rules (shared spec phenotype.md + docs/phenotype-decisions.md) applied in
+Polars to the rows planted on the cramp patients. Independent of the pipeline's SQL on purpose.
+
+Cramp patients carry no value-set code other than the planted ones, so these rows are all the evidence there is.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.generate.codebook import CodeBook
+
+# Canonical-unit factors per lab measure (units matched lower-case after trimming) and plausible ranges.
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "calcium_total": {"mg/dl": 1.0, "mmol/l": 4.008},
+    "calcium_ionized": {"mmol/l": 1.0, "mg/dl": 1 / 4.008},
+    "albumin": {"g/dl": 1.0, "g/l": 0.1},
+    "magnesium": {"mg/dl": 1.0, "mmol/l": 2.431, "meq/l": 1.2155},
+    "abi": {"": 1.0, "1": 1.0, "ratio": 1.0, "{ratio}": 1.0},
+    "hcg_quantitative": {"miu/ml": 1.0, "iu/l": 1.0},
+}
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "calcium_total": (2, 20),
+    "calcium_ionized": (0.3, 3),
+    "albumin": (0.5, 7),
+    "magnesium": (0.2, 10),
+    "abi": (0.1, 2.0),
+}
+HCG_POSITIVE_TEXT = ("positive", "pos", "detected", "reactive")
+
+PRIMARY = ("hypocalcemia", "neuropathy", "pad", "pregnancy")
+SECONDARY = (
+    "hypomagnesemia",
+    "dehydration_heat",
+    "structural_foot",
+    "venous_stasis_edema",
+    "juvenile_arthritis",
+    "elderly",
+    "pediatric_22q11",
+    "sever_disease",
+)
+FLAG_COLUMNS = (
+    "frequent_cramps",
+    "nocturnal_cramps",
+    *PRIMARY,
+    *SECONDARY,
+    "diabetic_neuropathy",
+    "hcv_neuropathy",
+    "mimic_rls",
+    "mimic_claudication",
+    "mimic_contracture",
+)
+CARE_GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
+
+
+def compute_truth(
+    patients: pl.DataFrame, conditions: pl.DataFrame, observations: pl.DataFrame, codebook: CodeBook
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(patient_flags, care_gaps) for the cramp patients.
+
+    patients: patient_id, sex, birth (Date), scenario. conditions: patient_id, code_system, code, start, stop (Date).
+    observations: patient_id, code, day (Date), observed_at (Datetime), value, units.
+    """
+    dx = _with_value_sets(conditions, codebook)
+    events = dx.filter(pl.col("value_set") == "cramp").select("patient_id", pl.col("start").alias("c")).unique()
+    nocturnal = dx.filter(pl.col("value_set") == "nocturnal_cramp").select("patient_id").unique()
+    per_event = events.join(patients.select("patient_id", "birth", "sex"), on="patient_id")
+    per_event = per_event.with_columns(_age_years(pl.col("birth"), pl.col("c")).alias("age"))
+
+    def dx_in(value_sets: tuple[str, ...], window: str) -> pl.Expr:
+        hits = _dx_hits(per_event, dx, value_sets, window)
+        return pl.struct("patient_id", "c").is_in(hits.to_series().implode())
+
+    labs = _labs(observations, codebook)
+    low_ca = _low_calcium_days(labs)
+    low_mg = labs.filter((pl.col("measure") == "magnesium") & (pl.col("canonical") < 1.7))
+    low_abi = labs.filter((pl.col("measure") == "abi") & (pl.col("canonical") <= 0.90))
+
+    def lab_in(days: pl.DataFrame, before: int) -> pl.Expr:
+        hits = (
+            per_event.join(days.select("patient_id", "day"), on="patient_id")
+            .filter(
+                pl.col("day").is_between(pl.col("c") - pl.duration(days=before), pl.col("c") + pl.duration(days=30))
+            )
+            .select(pl.struct("patient_id", "c"))
+            .unique()
+        )
+        return pl.struct("patient_id", "c").is_in(hits.to_series().implode())
+
+    covered = _pregnancy_covered(per_event, dx, labs)
+    flags = per_event.with_columns(
+        hypocalcemia=dx_in(("hypocalcemia",), "acute") | lab_in(low_ca, 90),
+        neuropathy=dx_in(("neuropathy", "diabetic_neuropathy"), "chronic"),
+        pad=dx_in(("pad", "claudication"), "chronic") | lab_in(low_abi, 730),
+        pregnancy=pl.struct("patient_id", "c").is_in(covered.to_series().implode())
+        & (pl.col("sex").str.strip_chars().str.to_uppercase().fill_null("") != "M"),
+        hypomagnesemia=dx_in(("hypomagnesemia",), "acute") | lab_in(low_mg, 90),
+        dehydration_heat=dx_in(("dehydration_heat",), "acute"),
+        structural_foot=dx_in(("structural_foot",), "chronic"),
+        venous_stasis_edema=dx_in(("venous_stasis_edema",), "chronic"),
+        juvenile_arthritis=dx_in(("juvenile_arthritis",), "chronic"),
+        elderly=pl.col("age") >= 65,
+        pediatric_22q11=(pl.col("age") < 18) & dx_in(("deletion_22q11",), "lifelong"),
+        sever_disease=(pl.col("age") < 18) & dx_in(("sever_disease",), "chronic"),
+        _diabetes=dx_in(("diabetes",), "chronic"),
+        _dm_neuro=dx_in(("diabetic_neuropathy",), "chronic"),
+        _hcv=dx_in(("hepatitis_c",), "lifelong"),
+        mimic_rls=dx_in(("restless_legs",), "chronic"),
+        mimic_claudication=dx_in(("claudication",), "chronic"),
+        mimic_contracture=dx_in(("metabolic_myopathy", "thyroid_disease", "muscle_contracture"), "chronic"),
+    ).with_columns(
+        diabetic_neuropathy=pl.col("_dm_neuro") | (pl.col("neuropathy") & pl.col("_diabetes")),
+        hcv_neuropathy=pl.col("neuropathy") & pl.col("_hcv"),
+    )
+    per_patient = flags.group_by("patient_id").agg(
+        pl.col("c").min().alias("index_date"),
+        pl.col("c").max().alias("last_cramp"),
+        pl.col("c").n_unique().alias("cramp_events"),
+        pl.col("c").sort().alias("_days"),
+        *[
+            pl.col(f).any()
+            for f in (
+                *PRIMARY,
+                *SECONDARY,
+                "diabetic_neuropathy",
+                "hcv_neuropathy",
+                "mimic_rls",
+                "mimic_claudication",
+                "mimic_contracture",
+            )
+        ],
+    )
+    per_patient = per_patient.with_columns(
+        frequent_cramps=pl.col("_days")
+        .list.eval((pl.element().shift(-2) - pl.element()).dt.total_days() <= 365)
+        .list.any()
+        .fill_null(False),
+        nocturnal_cramps=pl.col("patient_id").is_in(nocturnal["patient_id"].implode()),
+    )
+    out = (
+        patients.join(per_patient, on="patient_id", how="inner")
+        .with_columns(
+            _age_years(pl.col("birth"), pl.col("index_date")).alias("age_at_index"),
+            pl.any_horizontal(*PRIMARY).alias("any_primary_risk"),
+            pl.sum_horizontal(*[pl.col(f).cast(pl.Int32) for f in (*PRIMARY, *SECONDARY)]).alias("risk_factor_count"),
+        )
+        .sort("patient_id")
+    )
+    gaps = _care_gaps(out, observations, codebook)
+    flags_out = out.select(
+        "patient_id",
+        "scenario",
+        "index_date",
+        "cramp_events",
+        "age_at_index",
+        "sex",
+        *FLAG_COLUMNS,
+        "any_primary_risk",
+        "risk_factor_count",
+    )
+    return flags_out, gaps
+
+
+def _with_value_sets(conditions: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
+    codes = conditions.select("code_system", "code").unique().sort("code_system", "code")
+    membership = (
+        pl.DataFrame(
+            {
+                "code_system": codes["code_system"],
+                "code": codes["code"],
+                "value_set": [list(codebook.members(s, c)) for s, c in codes.iter_rows()],
+            },
+            schema={"code_system": pl.String, "code": pl.String, "value_set": pl.List(pl.String)},
+        )
+        .explode("value_set")
+        .drop_nulls("value_set")
+    )
+    return conditions.join(membership, on=["code_system", "code"])
+
+
+def _dx_hits(per_event: pl.DataFrame, dx: pl.DataFrame, value_sets: tuple[str, ...], window: str) -> pl.DataFrame:
+    """(patient_id, c) pairs with a diagnosis of the value sets in the window (phenotype.md "Windows")."""
+    c, start, stop = pl.col("c"), pl.col("start"), pl.col("stop")
+    not_over = stop.is_null() | (stop >= c)
+    rule = {
+        "acute": start.is_between(c - pl.duration(days=90), c + pl.duration(days=30)) | ((start <= c) & not_over),
+        "chronic": (start <= c + pl.duration(days=30)) & not_over,
+        "lifelong": start <= c + pl.duration(days=30),
+    }[window]
+    rows = dx.filter(pl.col("value_set").is_in(list(value_sets))).select("patient_id", "start", "stop")
+    return (
+        per_event.select("patient_id", "c")
+        .join(rows, on="patient_id")
+        .filter(rule)
+        .select(pl.struct("patient_id", "c"))
+        .unique()
+    )
+
+
+def _labs(observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
+    """Usable lab values: measure, canonical value (known unit, plausible) or hCG text verdict."""
+    code_to_measure = {
+        pick.code: measure
+        for measure in (
+            "calcium_total",
+            "calcium_ionized",
+            "albumin",
+            "magnesium",
+            "abi",
+            "hcg_qualitative",
+            "hcg_quantitative",
+        )
+        for pick in codebook.set_codes(measure)
+    }
+    obs = observations.with_columns(
+        pl.col("code").replace_strict(code_to_measure, default=None).alias("measure"),
+        pl.col("units").fill_null("").str.strip_chars().str.to_lowercase().alias("unit_key"),
+        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("number"),
+    ).filter(pl.col("measure").is_not_null())
+    factor = pl.lit(None, dtype=pl.Float64)
+    for measure, factors in UNIT_FACTORS.items():
+        factor = (
+            pl.when(pl.col("measure") == measure)
+            .then(pl.col("unit_key").replace_strict(factors, default=None, return_dtype=pl.Float64))
+            .otherwise(factor)
+        )
+    plausible = pl.lit(True)
+    for measure, (lo, hi) in PLAUSIBLE.items():
+        plausible = (
+            pl.when(pl.col("measure") == measure).then(pl.col("canonical").is_between(lo, hi)).otherwise(plausible)
+        )
+    numeric = obs.with_columns(canonical=pl.col("number") * factor).filter(
+        pl.col("canonical").is_not_null() & plausible
+    )
+    qualitative = obs.filter(
+        (pl.col("measure") == "hcg_qualitative")
+        & pl.col("value").str.strip_chars().str.to_lowercase().is_in(list(HCG_POSITIVE_TEXT))
+    ).with_columns(canonical=pl.lit(1.0))
+    return pl.concat([numeric, qualitative]).select("patient_id", "measure", "day", "observed_at", "canonical")
+
+
+def _low_calcium_days(labs: pl.DataFrame) -> pl.DataFrame:
+    """Patient-days with a low calcium verdict (decision 5: ionized decides, else albumin-corrected total)."""
+    ionized = labs.filter(pl.col("measure") == "calcium_ionized")
+    ion_days = ionized.group_by("patient_id", "day").agg((pl.col("canonical") < 1.12).any().alias("low"))
+    totals = labs.filter(pl.col("measure") == "calcium_total").with_row_index("_t")
+    albumin = labs.filter(pl.col("measure") == "albumin").select(
+        "patient_id",
+        pl.col("day").alias("a_day"),
+        pl.col("observed_at").alias("a_at"),
+        pl.col("canonical").alias("alb"),
+    )
+    nearest = (
+        totals.join(albumin, on="patient_id")
+        .filter((pl.col("a_day") - pl.col("day")).dt.total_days().abs() <= 7)
+        .with_columns(gap=(pl.col("a_at") - pl.col("observed_at")).abs())
+        .sort("_t", "gap", pl.col("a_at"), descending=[False, False, True])
+        .unique("_t", keep="first")
+        .select("_t", "alb")
+    )
+    corrected = totals.join(nearest, on="_t", how="left").with_columns(
+        corrected=pl.when(pl.col("alb").is_null())
+        .then(pl.col("canonical"))
+        .otherwise(pl.col("canonical") + 0.8 * (4.0 - pl.col("alb")))
+    )
+    total_days = (
+        corrected.join(ion_days.select("patient_id", "day"), on=["patient_id", "day"], how="anti")
+        .group_by("patient_id", "day")
+        .agg((pl.col("corrected") < 8.5).any().alias("low"))
+    )
+    return pl.concat([ion_days, total_days]).filter("low").select("patient_id", "day")
+
+
+def _pregnancy_covered(per_event: pl.DataFrame, dx: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
+    """(patient_id, c) pairs where c lies in a pregnancy episode (decision 6)."""
+    preg = dx.filter(pl.col("value_set") == "pregnancy")
+    code = pl.col("code").str.replace(".", "", literal=True).str.to_uppercase()
+    weeks = (
+        pl.when(code.str.starts_with("Z3A"))
+        .then(code.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0))
+        .otherwise(0)
+    )
+    weeks = pl.when(weeks <= 1).then(0).when(weeks == 49).then(42).otherwise(weeks)
+    from_dx = preg.select(
+        "patient_id",
+        (pl.col("start") - pl.duration(weeks=weeks)).alias("ep_start"),
+        pl.col("stop").alias("dx_stop"),
+    )
+    hcg = labs.filter(
+        (pl.col("measure") == "hcg_qualitative")
+        | ((pl.col("measure") == "hcg_quantitative") & (pl.col("canonical") >= 25))
+    )
+    from_hcg = hcg.select("patient_id", pl.col("day").alias("ep_start"), pl.lit(None, dtype=pl.Date).alias("dx_stop"))
+    episodes = pl.concat([from_dx, from_hcg]).with_row_index("_e")
+    outcomes = dx.filter(pl.col("value_set") == "pregnancy_outcome").select("patient_id", pl.col("start").alias("o"))
+    first_outcome = (
+        episodes.join(outcomes, on="patient_id")
+        .filter(pl.col("o") > pl.col("ep_start"))
+        .group_by("_e")
+        .agg(pl.col("o").min())
+    )
+    episodes = episodes.join(first_outcome, on="_e", how="left").with_columns(
+        ep_end=pl.min_horizontal("dx_stop", "o", pl.col("ep_start") + pl.duration(days=280))
+    )
+    return (
+        per_event.select("patient_id", "c")
+        .join(episodes.select("patient_id", "ep_start", "ep_end"), on="patient_id")
+        .filter((pl.col("ep_start") <= pl.col("c")) & (pl.col("c") <= pl.col("ep_end")))
+        .select(pl.struct("patient_id", "c"))
+        .unique()
+    )
+
+
+def _care_gaps(flags: pl.DataFrame, observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
+    """Open care gaps: a lab "was checked" when any observation of its codes lies in the interval."""
+
+    def codes(*measures: str) -> list[str]:
+        return [p.code for m in measures for p in codebook.set_codes(m)]
+
+    def checked(measure_codes: list[str], before: int) -> pl.Expr:
+        hits = (
+            flags.select("patient_id", "index_date", "last_cramp")
+            .join(observations.filter(pl.col("code").is_in(measure_codes)).select("patient_id", "day"), on="patient_id")
+            .filter(
+                pl.col("day").is_between(
+                    pl.col("index_date") - pl.duration(days=before), pl.col("last_cramp") + pl.duration(days=30)
+                )
+            )
+        )
+        return pl.col("patient_id").is_in(hits["patient_id"].unique().implode())
+
+    rules = {
+        "calcium_not_checked": (pl.col("frequent_cramps") | pl.col("pediatric_22q11"))
+        & ~checked(codes("calcium_total", "calcium_ionized"), 365),
+        "vascular_assessment_missing": (pl.col("pad") | pl.col("mimic_claudication")) & ~checked(codes("abi"), 730),
+        "magnesium_not_checked": pl.col("frequent_cramps") & pl.col("hypocalcemia") & ~checked(codes("magnesium"), 365),
+    }
+    parts = [flags.filter(rule).select("patient_id", pl.lit(gap).alias("gap")) for gap, rule in rules.items()]
+    return pl.concat(parts).sort("patient_id", "gap")
+
+
+def _age_years(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
+    """Whole years, birthday-aware."""
+    before_birthday = (on.dt.month() < birth.dt.month()) | (
+        (on.dt.month() == birth.dt.month()) & (on.dt.day() < birth.dt.day())
+    )
+    return (on.dt.year() - birth.dt.year() - before_birthday.cast(pl.Int32)).cast(pl.Int32)
