@@ -1,0 +1,70 @@
+"""Queries behind the cohort asset checks (kept out of the asset module so tests can call them directly)."""
+
+from __future__ import annotations
+
+import duckdb
+
+# The flag columns of cohort.patient_flags that must have evidence (summary columns excluded).
+FLAG_COLUMNS: tuple[str, ...] = (
+    "frequent_cramps",
+    "nocturnal_cramps",
+    "hypocalcemia",
+    "neuropathy",
+    "pad",
+    "pregnancy",
+    "hypomagnesemia",
+    "dehydration_heat",
+    "structural_foot",
+    "venous_stasis_edema",
+    "juvenile_arthritis",
+    "elderly",
+    "pediatric_22q11",
+    "sever_disease",
+    "diabetic_neuropathy",
+    "hcv_neuropathy",
+    "mimic_rls",
+    "mimic_claudication",
+    "mimic_contracture",
+)
+
+
+def evidence_matches_flags(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(patient_id, flag, problem) for each true flag without evidence and each evidence without its flag."""
+    columns = ", ".join(FLAG_COLUMNS)
+    return con.execute(
+        f"""
+        with true_flags as (
+            select patient_id, flag
+            from (select patient_id, {columns} from cohort.patient_flags)
+            unpivot (is_set for flag in ({columns}))
+            where is_set
+        ),
+        evidenced as (select distinct patient_id, flag from cohort.flag_evidence)
+        select patient_id, flag, 'true flag without evidence' from true_flags
+        except select patient_id, flag, 'true flag without evidence' from evidenced
+        union all
+        select patient_id, flag, 'evidence without a true flag' from evidenced
+        except select patient_id, flag, 'evidence without a true flag' from true_flags
+        order by 1, 2
+        """
+    ).fetchall()
+
+
+def excluded_lab_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Lab rows excluded from flagging, per reason (every reason listed, zero when none)."""
+    rows = dict(
+        con.execute(
+            "select exclusion_reason, count(*) from cohort.lab_results where not usable group by all"
+        ).fetchall()
+    )
+    counts = {reason: int(rows.get(reason, 0)) for reason in ("unknown_unit", "implausible", "not_numeric")}
+    counts["lab_rows"] = int(con.execute("select count(*) from cohort.lab_results").fetchone()[0])
+    return counts
+
+
+def male_pregnancy_codes(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(pregnancy start evidence rows, distinct patients) on patients with sex M."""
+    rows, patients = con.execute(
+        "select count(*), count(distinct patient_id) from cohort.pregnancy_intervals where is_male"
+    ).fetchone()
+    return int(rows), int(patients)

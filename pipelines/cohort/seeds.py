@@ -1,0 +1,117 @@
+"""Seed CSVs under sql/seeds/ loaded into schema `ref` with explicit column types, and the phenotype version.
+
+The phenotype version is the base version from `phenotype_parameters.csv` plus a hash over the bytes of every
+seed file, so that any change to a value set, unit, window or threshold is visible on every output row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from pipelines import SQL_DIR
+
+SEEDS_DIR = SQL_DIR / "seeds"
+
+# Explicit column types per seed (Tuva-style): a seed missing here is loaded as all VARCHAR, never sniffed.
+SEED_COLUMN_TYPES: dict[str, dict[str, str]] = {
+    "value_sets": {
+        "value_set": "varchar",
+        "code_system": "varchar",
+        "code": "varchar",
+        "match": "varchar",
+        "description": "varchar",
+        "verified": "boolean",
+    },
+    "lab_units": {
+        "measure": "varchar",
+        "unit": "varchar",
+        "factor_to_canonical": "double",
+        "canonical_unit": "varchar",
+        "description": "varchar",
+    },
+    "lab_text_values": {
+        "measure": "varchar",
+        "value_text": "varchar",
+        "interpretation": "varchar",
+        "description": "varchar",
+    },
+    "phenotype_parameters": {
+        "parameter": "varchar",
+        "value": "varchar",
+        "unit": "varchar",
+        "description": "varchar",
+    },
+    "flag_rules": {
+        "flag": "varchar",
+        "value_set": "varchar",
+        "window": "varchar",
+        "requires_flag": "varchar",
+        "age_rule": "varchar",
+        "description": "varchar",
+    },
+    "gestation_weeks": {
+        "code_system": "varchar",
+        "code": "varchar",
+        "weeks": "integer",
+        "description": "varchar",
+    },
+}
+
+
+def seed_files(seeds_dir: Path = SEEDS_DIR) -> list[Path]:
+    """Every seed CSV, sorted by file name (the order the version hash reads them in)."""
+    return sorted(seeds_dir.glob("*.csv"), key=lambda p: p.name)
+
+
+def phenotype_version(seeds_dir: Path = SEEDS_DIR) -> str:
+    """`<base version>+<first 8 hex of SHA-256 over all seed files>`, e.g. `cramp-risk-1+1a2b3c4d`."""
+    digest = hashlib.sha256()
+    for path in seed_files(seeds_dir):
+        # The name is hashed too, so that renaming a seed (a different table) changes the version.
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return f"{base_version(seeds_dir)}+{digest.hexdigest()[:8]}"
+
+
+def base_version(seeds_dir: Path = SEEDS_DIR) -> str:
+    with (seeds_dir / "phenotype_parameters.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["parameter"] == "phenotype_base_version":
+                return row["value"]
+    raise ValueError("phenotype_parameters.csv has no phenotype_base_version")
+
+
+def load_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path = SEEDS_DIR) -> dict[str, int]:
+    """Creates or replaces `ref.<file stem>` for every seed CSV; returns row counts per table."""
+    con.execute("create schema if not exists ref")
+    counts: dict[str, int] = {}
+    for path in seed_files(seeds_dir):
+        table = path.stem
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle))
+        declared = SEED_COLUMN_TYPES.get(table, {})
+        if declared and list(declared) != header:
+            raise ValueError(f"{path.name}: header {header} differs from declared columns {list(declared)}")
+        columns = {name: declared.get(name, "varchar") for name in header}
+        spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+        # Empty fields stay empty strings for text (an ABI delivered without a unit is the unit ''),
+        # and NULL for typed columns.
+        con.execute(
+            f"create or replace table ref.{table} as "
+            f"select * from read_csv(?, header = true, columns = {{{spec}}}, "
+            f"quote = '\"', escape = '\"', nullstr = '\\N', auto_detect = false)",
+            [str(path)],
+        )
+        counts[table] = con.execute(f"select count(*) from ref.{table}").fetchone()[0]
+    return counts
+
+
+def write_version(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    """`ref.phenotype_version`: one row that every cohort model cross-joins onto its rows."""
+    con.execute("create or replace table ref.phenotype_version (phenotype_version varchar not null)")
+    con.execute("insert into ref.phenotype_version values (?)", [version])

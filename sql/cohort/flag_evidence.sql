@@ -1,0 +1,78 @@
+-- one row per piece of evidence behind a flag, reported once against the qualifying cramp event
+-- closest in time (ties: the earlier cramp)
+with
+
+evidence_conditions as (
+    select * from cohort.evidence_conditions
+),
+
+evidence_labs as (
+    select * from cohort.evidence_labs
+),
+
+evidence_pregnancy as (
+    select * from cohort.evidence_pregnancy
+),
+
+evidence_age as (
+    select * from cohort.evidence_age
+),
+
+evidence_cramp_patterns as (
+    select * from cohort.evidence_cramp_patterns
+),
+
+candidates as (
+    select * from evidence_conditions
+    union all by name
+    select * from evidence_labs
+    union all by name
+    select * from evidence_pregnancy
+    union all by name
+    select * from evidence_age
+    union all by name
+    select * from evidence_cramp_patterns
+),
+
+ranked as (
+    select
+        *,
+        evidence_date - cramp_date as days_from_cramp,
+        row_number() over (
+            partition by
+                patient_id,
+                flag,
+                source,
+                code_system,
+                code,
+                encounter_id,
+                evidence_date,
+                observed_at
+            order by
+                abs(evidence_date - cramp_date),
+                cramp_date
+        ) as closeness_rank,
+    from candidates
+),
+
+final as (
+    select
+        patient_id,
+        flag,
+        source,
+        value_set,
+        code_system,
+        code,
+        encounter_id,
+        evidence_date,
+        observed_at,
+        value_normalized,
+        unit_normalized,
+        cramp_date,
+        days_from_cramp,
+        phenotype_version,
+    from ranked
+    where closeness_rank = 1
+)
+
+select * from final

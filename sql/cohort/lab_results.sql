@@ -1,0 +1,100 @@
+-- one row per staged observation whose code is in a lab value set, normalized to the measure's
+-- canonical unit
+with
+
+observations as (
+    select * from staging.observations
+),
+
+lab_codes as (
+    select * from ref.lab_codes
+),
+
+lab_units as (
+    select * from ref.lab_units
+),
+
+lab_text_values as (
+    select * from ref.lab_text_values
+),
+
+plausible_ranges as (
+    select * from ref.lab_plausible_ranges
+),
+
+labs as (
+    select
+        observations.patient_id,
+        observations.encounter_id,
+        observations.observed_at,
+        observations.observation_date,
+        lab_codes.measure,
+        lab_codes.is_numeric,
+        observations.code_system,
+        observations.code,
+        observations.value_text,
+        observations.value_numeric,
+        observations.units as unit_delivered,
+        -- units match case-insensitively after trimming; no unit at all is the unit ''
+        coalesce(lower(trim(observations.units)), '') as unit_key,
+    from observations
+    inner join lab_codes
+        on observations.code_system = lab_codes.code_system
+        and observations.code = lab_codes.code
+),
+
+normalized as (
+    select
+        labs.*,
+        lab_units.canonical_unit,
+        lab_units.factor_to_canonical is not null as is_known_unit,
+        -- rounded so that float noise of a conversion never decides a threshold
+        round(labs.value_numeric * lab_units.factor_to_canonical, 6) as value_canonical,
+        lab_text_values.interpretation as text_interpretation,
+    from labs
+    left join lab_units
+        on labs.measure = lab_units.measure
+        and labs.unit_key = lab_units.unit
+    left join lab_text_values
+        on labs.measure = lab_text_values.measure
+        and lower(trim(labs.value_text)) = lab_text_values.value_text
+),
+
+classified as (
+    select
+        normalized.*,
+        case
+            when not is_numeric then null
+            when value_numeric is null then 'not_numeric'
+            when not is_known_unit then 'unknown_unit'
+            when value_canonical < plausible_ranges.plausible_min then 'implausible'
+            when value_canonical > plausible_ranges.plausible_max then 'implausible'
+        end as exclusion_reason,
+    from normalized
+    left join plausible_ranges
+        on normalized.measure = plausible_ranges.measure
+),
+
+final as (
+    select
+        patient_id,
+        encounter_id,
+        observed_at,
+        observation_date,
+        measure,
+        code_system,
+        code,
+        value_text,
+        value_numeric,
+        unit_delivered,
+        case when exclusion_reason is null then value_canonical end as value_canonical,
+        canonical_unit,
+        coalesce(text_interpretation = 'positive', false) as is_positive_text,
+        exclusion_reason is null as usable,
+        exclusion_reason,
+        phenotype_version.phenotype_version,
+    from classified
+    cross join ref.phenotype_version as phenotype_version
+)
+
+select * from final
