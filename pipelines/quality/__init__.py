@@ -1,0 +1,1 @@
+"""Data validation: GX suites (expectations/*.json) computed in DuckDB, quarantine, history, report."""

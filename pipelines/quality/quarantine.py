@@ -1,0 +1,146 @@
+"""Row-level outcome of error checks: failing rows leave `staging.<table>` for `quarantine.rows`, the rest load.
+
+A row is identified by its lineage (`_batch_id`, `_source_file`, `_source_line`), so a check written as SQL
+(`select t.* from {batch} t ...`) becomes a predicate over the staging row by matching those columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import duckdb
+
+from pipelines.quality.suites import ExpectationDef
+
+_QUARANTINE_DDL = """
+create table if not exists quarantine.rows (
+    batch_id varchar,
+    source_file varchar,
+    source_line bigint,
+    reason_code varchar,
+    reason_detail varchar,
+    raw_record varchar,
+    stage varchar,
+    quarantined_at timestamp
+)
+"""
+LINEAGE = ("_batch_id", "_source_file", "_source_line")
+
+
+def row_predicate(expectation: ExpectationDef, table: str, schema: str = "staging") -> str | None:
+    """A SQL condition over the staging row (alias `t`) true for rows failing a row-level expectation."""
+    kw = expectation.kwargs
+    col = f't."{kw["column"]}"' if "column" in kw else None
+    kind = expectation.type
+    if kind == "expect_column_values_to_not_be_null" and col:
+        return f"{col} is null"
+    if kind == "expect_column_values_to_be_in_set" and col:
+        values = ", ".join(_literal(v) for v in kw["value_set"])
+        return f"{col} is not null and {col} not in ({values})"
+    if kind == "expect_column_values_to_be_between" and col:
+        parts = []
+        if kw.get("min_value") is not None:
+            parts.append(f"{col} {'<=' if kw.get('strict_min') else '<'} {_literal(kw['min_value'])}")
+        if kw.get("max_value") is not None:
+            parts.append(f"{col} {'>=' if kw.get('strict_max') else '>'} {_literal(kw['max_value'])}")
+        return " or ".join(parts) or None
+    if kind == "unexpected_rows_expectation":
+        query = kw["unexpected_rows_query"].replace("{batch}", f"{schema}.{table}")
+        query = query.replace("{{", "{").replace("}}", "}")
+        match = " and ".join(f"q.{c} = t.{c}" for c in LINEAGE)
+        return f"exists (select 1 from ({query}) q where {match})"
+    return None  # uniqueness and table-level expectations have no single failing row to move
+
+
+def quarantine_failing_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    predicates: Mapping[str, str],
+    detail: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Moves rows of `staging.<table>` matching any predicate (check name -> SQL condition over alias `t`) to
+    `quarantine.rows` (reason = the first matching check, stage `validation`), then recomputes
+    `dq.batch_reconciliation` for the table, all in one transaction. Returns rows moved per check.
+
+    Staging is rebuilt from raw on every run, so rows quarantined by an earlier run come back: their old
+    validation records are dropped first and re-written only if they still fail (a fixed suite releases
+    them)."""
+    detail = detail or {}
+    con.execute("create schema if not exists quarantine")
+    con.execute(_QUARANTINE_DDL)
+    names = list(predicates)
+    reason = "case " + " ".join(f"when {predicates[n]} then {_literal(n)}" for n in names) + " end"
+    where = " or ".join(f"({predicates[n]})" for n in names) or "false"
+    has_raw = _table_exists(con, "raw", table)
+    raw_json = (
+        f"(select to_json(r) from raw.{table} r where r._batch_id = f._batch_id "
+        f"and r._source_line = f._source_line limit 1)::varchar"
+        if has_raw
+        else "null"
+    )
+    detail_sql = (
+        "case f.reason_code "
+        + " ".join(f"when {_literal(n)} then {_literal(detail.get(n, 'failed validation check ' + n))}" for n in names)
+        + " end"
+        if names
+        else "null"
+    )
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""delete from quarantine.rows q
+            where q.stage = 'validation' and q.source_file = {_literal(table + ".csv")}
+              and exists (select 1 from staging.{table} t where t._batch_id = q.batch_id
+                          and t._source_file = q.source_file and t._source_line = q.source_line)"""
+        )
+        con.execute(
+            f"""create or replace temp table _dq_failing as
+            select t._batch_id, t._source_file, t._source_line, {reason if names else "null"} as reason_code,
+                   to_json(t)::varchar as staged_record
+            from staging.{table} t
+            where {where}"""
+        )
+        con.execute(
+            f"""insert into quarantine.rows
+            select f._batch_id, f._source_file, f._source_line, f.reason_code, {detail_sql},
+                   coalesce({raw_json}, f.staged_record), 'validation', now()::timestamp
+            from _dq_failing f"""
+        )
+        con.execute(
+            f"""delete from staging.{table} t using _dq_failing f
+            where t._batch_id = f._batch_id and t._source_file = f._source_file
+              and t._source_line = f._source_line"""
+        )
+        moved = dict(con.execute("select reason_code, count(*) from _dq_failing group by 1").fetchall())
+        con.execute("drop table temp._dq_failing")
+        _refresh_reconciliation(con)(con, table)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return {n: int(moved.get(n, 0)) for n in names}
+
+
+def _refresh_reconciliation(con: duckdb.DuckDBPyConnection) -> Callable[..., object]:
+    """The ingest's `refresh_reconciliation` (it counts raw, quarantine and its superseded ledger) when the
+    ingest built the warehouse; our simpler recount for staging tables built without it (tests)."""
+    if _table_exists(con, "raw", "_batches") and _table_exists(con, "dq", "superseded_rows"):
+        from pipelines.ingest.reconciliation import refresh_reconciliation
+
+        return refresh_reconciliation
+    from pipelines.quality.reconciliation import refresh_reconciliation as fallback
+
+    return fallback
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return con.execute(sql, [schema, table]).fetchone()[0] > 0
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,0 +1,149 @@
+"""Runs one table's suite with Great Expectations, computed inside DuckDB, and turns GX results into rows.
+
+Every expectation becomes one `CheckResult` with failing rows counted against the table's rows. Our status
+uses the suite's threshold (max % failing rows of the whole table), not GX's `success`, so that map
+expectations (which ignore NULLs) and SQL expectations (which count rows) are judged alike.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from pipelines.quality.gx_duckdb import close_datasource, ephemeral_context
+from pipelines.quality.reference import prepare_reference_tables
+from pipelines.quality.suites import ExpectationDef, Suite
+
+# Expectations that judge the table's shape rather than rows: a failure counts every row as failing.
+_TABLE_LEVEL = {
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_column_to_exist",
+    "expect_column_values_to_be_of_type",
+    "expect_column_values_to_be_in_type_list",
+    "expect_table_row_count_to_be_between",
+    "expect_table_column_count_to_equal",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    table_name: str
+    check_name: str
+    expectation_type: str
+    kahn_category: str
+    severity: str
+    threshold: float
+    explanation: str
+    status: str  # pass / fail
+    failing_rows: int | None  # None when the expectation itself raised (status fail, see detail)
+    total_rows: int
+    detail: str
+
+    @property
+    def failing_pct(self) -> float | None:
+        if self.failing_rows is None:
+            return None
+        return 100.0 * self.failing_rows / self.total_rows if self.total_rows else 0.0
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    results: list[CheckResult]
+    gx_result: Any  # the ExpectationSuiteValidationResult, for Data Docs
+
+
+def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "staging") -> SuiteRun:
+    """Validates `<schema>.<suite.table>` against the suite; all computation happens in DuckDB."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    # GX reads through cursors of `con`, which see committed data only: callers must not hold a transaction.
+    prepare_reference_tables(con)
+    total_rows = con.execute(f"select count(*) from {schema}.{suite.table}").fetchone()[0]
+
+    context, datasource = ephemeral_context(con)
+    with warnings.catch_warnings():
+        # GX 1.24 deprecates schema_name in favour of a schema in the connection string; DuckDB has no such
+        # option in duckdb-engine URLs, and one datasource serves every schema here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asset = datasource.add_table_asset(name=suite.table, table_name=suite.table, schema_name=schema)
+    batch = asset.add_batch_definition_whole_table("current")
+    expectations = [
+        ExpectationConfiguration(type=e.type, kwargs=_gx_kwargs(e), meta=e.meta).to_domain_obj()
+        for e in suite.expectations
+    ]
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite.table}_current", data=batch, suite=gx_suite)
+    )
+    try:
+        gx_result = definition.run(result_format="BASIC")
+    finally:
+        close_datasource(datasource)
+
+    by_name = {r.expectation_config.meta.get("check_name"): r for r in gx_result.results}
+    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in suite.expectations]
+    return SuiteRun(results=results, gx_result=gx_result)
+
+
+def _gx_kwargs(expectation: ExpectationDef) -> dict[str, Any]:
+    """Passes the threshold to GX as `mostly` for row-map expectations, so Data Docs agree with our status."""
+    kwargs = dict(expectation.kwargs)
+    is_map = expectation.type.startswith(("expect_column_values_", "expect_compound_columns_", "expect_multicolumn"))
+    if is_map and expectation.type not in _TABLE_LEVEL and "mostly" not in kwargs:
+        kwargs["mostly"] = max(0.0, 1.0 - expectation.threshold / 100.0)
+    return kwargs
+
+
+def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total_rows: int) -> CheckResult:
+    failing: int | None
+    detail = ""
+    if gx_row is None:
+        failing, detail = None, "no result from Great Expectations"
+    elif _gx_error(gx_row):
+        failing, detail = None, _gx_error(gx_row)[:500]
+    elif expectation.type == "unexpected_rows_expectation":
+        observed = gx_row.result.get("observed_value")
+        failing, detail = (int(observed), "") if observed is not None else (None, "no observed value")
+    elif expectation.type in _TABLE_LEVEL:
+        failing = 0 if gx_row.success else total_rows
+        detail = "" if gx_row.success else f"observed: {gx_row.result.get('observed_value')}"[:500]
+    elif gx_row.result.get("unexpected_count") is not None:
+        failing = int(gx_row.result["unexpected_count"])
+    elif gx_row.success:
+        failing = 0
+    else:
+        failing, detail = None, "Great Expectations reported failure without a count"
+    pct = (100.0 * failing / total_rows if total_rows else 0.0) if failing is not None else None
+    status = "pass" if pct is not None and pct <= expectation.threshold else "fail"
+    if expectation.type in _TABLE_LEVEL and failing:
+        status = "fail"  # a missing column or wrong type fails whatever the threshold
+    return CheckResult(
+        table_name=table,
+        check_name=expectation.check_name,
+        expectation_type=expectation.type,
+        kahn_category=expectation.kahn_category,
+        severity=expectation.severity,
+        threshold=expectation.threshold,
+        explanation=expectation.explanation,
+        status=status,
+        failing_rows=failing,
+        total_rows=total_rows,
+        detail=detail,
+    )
+
+
+def _gx_error(gx_row: Any) -> str:
+    """The exception message GX caught for an expectation ('' if none). GX reports it either flat or keyed
+    by the metric that raised, depending on where it happened."""
+    info = gx_row.exception_info or {}
+    candidates = [info] + [v for v in info.values() if isinstance(v, dict)]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            message = str(candidate.get("exception_message") or "")
+            return message or "Great Expectations raised an exception"
+    return ""
