@@ -1,0 +1,1 @@
+"""Marts layer: de-identified aggregates, small-cell suppression, keyed hashes, publishing and the dashboard."""

@@ -1,0 +1,160 @@
+"""Publishes the marts as a read-only snapshot that BI tools can read while the next run writes.
+
+Layout of `published_dir`:
+    marts.duckdb            the current snapshot, opened read-only by readers (a hard link into
+                            snapshots/<id>/; tables in schema main, so `marts.<table>` resolves)
+    current -> snapshots/<id>   symlink to the current snapshot folder (Parquet files and manifest.json)
+    snapshots/<id>/         marts.duckdb, manifest.json, parquet/<mart>.parquet (files are mode 0444)
+
+Why: DuckDB lets one process write a file and a reader holding it blocks a writer. Readers therefore never open
+the warehouse file; they open a snapshot file that is never written again. A new snapshot is written complete in
+its own folder, checked, then swapped in with `os.replace` (an atomic rename): a reader holding the old file keeps
+reading the old inode, a new reader gets the new file, nobody sees a mix, and the writer never waits for a reader.
+Anything failing before the swap (de-identification check, disk full, ...) leaves the published snapshot as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.marts.deid import assert_deidentified
+from pipelines.marts.specs import MART_NAMES
+
+SNAPSHOT_FILE = "marts.duckdb"
+CURRENT_LINK = "current"
+KEEP_SNAPSHOTS = 3
+
+
+class PublishError(RuntimeError):
+    """The snapshot could not be built or verified; the published snapshot was left unchanged."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    snapshot_id: str
+    duckdb_path: Path
+    snapshot_dir: Path
+    run_id: str
+    rows: dict[str, int]
+
+
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    published_dir: Path,
+    tables: Sequence[str] = MART_NAMES,
+    keep: int = KEEP_SNAPSHOTS,
+) -> PublishResult:
+    """Copies `marts.<tables>` of `con` into a new snapshot and atomically makes it the published one."""
+    published_dir = Path(published_dir)
+    snapshots = published_dir / "snapshots"
+    snapshots.mkdir(parents=True, exist_ok=True)
+    assert_deidentified(con)  # never publish what breaks outputs.md, whatever the caller did before
+    run_id = _run_id(con)
+    snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+    staging = snapshots / f".staging-{snapshot_id}"
+    try:
+        rows = _write_snapshot(con, staging, tables)
+        _verify(staging / SNAPSHOT_FILE, rows, run_id)
+        _write_manifest(staging, snapshot_id, run_id, rows)
+        for path in staging.rglob("*"):
+            if path.is_file():
+                path.chmod(0o444)
+        final_dir = snapshots / snapshot_id
+        os.rename(staging, final_dir)
+    except Exception as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(f"snapshot not published, previous one kept: {exc}") from exc
+    _swap_in(published_dir, final_dir)
+    _prune(snapshots, keep=keep, current=final_dir)
+    return PublishResult(snapshot_id, published_dir / SNAPSHOT_FILE, final_dir, run_id, rows)
+
+
+def _run_id(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return str(con.execute("select run_id from marts.run_info").fetchone()[0])
+    except (duckdb.Error, TypeError) as exc:
+        raise PublishError("marts.run_info is missing: build the marts before publishing") from exc
+
+
+def _write_snapshot(con: duckdb.DuckDBPyConnection, staging: Path, tables: Sequence[str]) -> dict[str, int]:
+    (staging / "parquet").mkdir(parents=True)
+    alias = f"snapshot_{uuid.uuid4().hex[:8]}"
+    rows: dict[str, int] = {}
+    con.execute(f"attach {_literal(staging / SNAPSHOT_FILE)} as {alias}")
+    try:
+        for table in tables:
+            con.execute(f"create table {alias}.main.{table} as select * from marts.{table}")
+            parquet = _literal(staging / "parquet" / f"{table}.parquet")
+            con.execute(f"copy marts.{table} to {parquet} (format parquet)")
+            rows[table] = con.execute(f"select count(*) from {alias}.main.{table}").fetchone()[0]
+    finally:
+        con.execute(f"detach {alias}")  # detach checkpoints: the file is complete and has no WAL
+    return rows
+
+
+def _literal(path: Path) -> str:
+    """A path as a SQL string literal (ATTACH and COPY take no parameters)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _verify(snapshot: Path, rows: dict[str, int], run_id: str) -> None:
+    with duckdb.connect(str(snapshot), read_only=True) as check:
+        for table, expected in rows.items():
+            actual = check.execute(f"select count(*) from main.{table}").fetchone()[0]
+            if actual != expected:
+                raise PublishError(f"snapshot marts.{table} has {actual} rows, expected {expected}")
+            run_ids = check.execute(f"select distinct run_id from main.{table}").fetchall()
+            if run_ids and run_ids != [(run_id,)]:
+                raise PublishError(f"snapshot marts.{table} mixes runs: {run_ids}")
+
+
+def _write_manifest(staging: Path, snapshot_id: str, run_id: str, rows: dict[str, int]) -> None:
+    manifest = {
+        "snapshot_id": snapshot_id,
+        "run_id": run_id,
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tables": rows,
+        "duckdb": SNAPSHOT_FILE,
+        "parquet": {t: f"parquet/{t}.parquet" for t in rows},
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _swap_in(published_dir: Path, final_dir: Path) -> None:
+    # Both swaps are renames within one folder (atomic on POSIX). The DuckDB file goes first: it is what
+    # most readers open; the symlink follows so Parquet readers move to the same snapshot.
+    tmp_file = published_dir / f".{SNAPSHOT_FILE}.{final_dir.name}"
+    os.link(final_dir / SNAPSHOT_FILE, tmp_file)
+    os.replace(tmp_file, published_dir / SNAPSHOT_FILE)
+    tmp_link = published_dir / f".{CURRENT_LINK}.{final_dir.name}"
+    os.symlink(Path("snapshots") / final_dir.name, tmp_link)
+    os.replace(tmp_link, published_dir / CURRENT_LINK)
+
+
+def _prune(snapshots: Path, keep: int, current: Path) -> None:
+    # Old snapshots stay readable by processes that already opened them (POSIX unlink semantics).
+    done = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in done[: max(0, len(done) - keep)]:
+        if old != current:
+            for path in old.rglob("*"):
+                if path.is_file():
+                    path.chmod(0o644)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_published_run_id(published_dir: Path) -> str | None:
+    """The run id of the published snapshot, or None when nothing was published yet."""
+    path = Path(published_dir) / SNAPSHOT_FILE
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as con:
+        return str(con.execute("select run_id from main.run_info").fetchone()[0])

@@ -1,0 +1,162 @@
+"""A synthetic warehouse for the marts tests: the cohort/dq tables of outputs.md filled from seeded random rows.
+
+Prevalences are chosen so that some cells are large, some are 1..10 (suppressed) and some are 0.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+PRIMARY = ("hypocalcemia", "neuropathy", "pad", "pregnancy")
+SECONDARY = (
+    "hypomagnesemia",
+    "dehydration_heat",
+    "structural_foot",
+    "venous_stasis_edema",
+    "juvenile_arthritis",
+    "elderly",
+    "pediatric_22q11",
+    "sever_disease",
+)
+OTHER_FLAGS = (
+    "frequent_cramps",
+    "nocturnal_cramps",
+    "diabetic_neuropathy",
+    "hcv_neuropathy",
+    "mimic_rls",
+    "mimic_claudication",
+    "mimic_contracture",
+)
+# Per-flag probability: common, rare (small cells) and never (zero cells).
+RATES = {
+    "hypocalcemia": 0.30,
+    "neuropathy": 0.25,
+    "pad": 0.20,
+    "pregnancy": 0.04,
+    "hypomagnesemia": 0.12,
+    "dehydration_heat": 0.15,
+    "structural_foot": 0.10,
+    "venous_stasis_edema": 0.08,
+    "juvenile_arthritis": 0.01,
+    "pediatric_22q11": 0.005,
+    "sever_disease": 0.0,
+    "frequent_cramps": 0.35,
+    "nocturnal_cramps": 0.2,
+    "diabetic_neuropathy": 0.1,
+    "hcv_neuropathy": 0.01,
+    "mimic_rls": 0.05,
+    "mimic_claudication": 0.03,
+    "mimic_contracture": 0.02,
+}
+GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
+VERSION = "cramp-risk-1+test"
+
+
+def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_share: float = 0.7) -> dict:
+    """Writes raw/staging/cohort/dq tables into `db_path`; returns the identifiers and frames used."""
+    rng = random.Random(seed)
+    people = [_person(rng) for _ in range(patients)]
+    cohort = [p for p in people if rng.random() < cohort_share]
+    flags = pl.DataFrame([_flags(rng, p) for p in cohort])
+    gaps = pl.DataFrame(
+        [
+            {"patient_id": row["patient_id"], "gap": gap, "reason": "no lab in window"}
+            for row in flags.iter_rows(named=True)
+            for gap, rate in zip(GAPS, (0.3, 0.2, 0.02), strict=True)
+            if rng.random() < rate
+        ],
+        schema={"patient_id": pl.Utf8, "gap": pl.Utf8, "reason": pl.Utf8},
+    )
+    raw = pl.DataFrame(people)
+    with duckdb.connect(str(db_path)) as con:
+        for schema in ("raw", "staging", "cohort", "dq", "ref"):
+            con.execute(f"create schema if not exists {schema}")
+        con.register("raw_df", raw)
+        con.execute("create or replace table raw.patients as select * from raw_df")
+        con.execute(
+            "create or replace table staging.patients as select Id as patient_id, "
+            "cast(BIRTHDATE as date) as birth_date, GENDER as sex from raw.patients"
+        )
+        write_cohort(con, flags, gaps)
+        _write_dq(con, rng)
+    return {"raw": raw, "flags": flags, "gaps": gaps}
+
+
+def write_cohort(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame, gaps: pl.DataFrame) -> None:
+    """cohort.patient_flags, care_gaps and attrition (derived the way phenotype.md orders the steps)."""
+    con.register("flags_df", flags)
+    con.register("gaps_df", gaps)
+    con.execute("create or replace table cohort.patient_flags as select * from flags_df")
+    con.execute("create or replace table cohort.care_gaps as select * from gaps_df")
+    staged = con.execute("select count(*) from staging.patients").fetchone()[0]
+    steps = [("patients_in_staging", staged), ("with_cramp_event", flags.height)]
+    steps.append(("with_any_primary_risk", int(flags["any_primary_risk"].sum()) if flags.height else 0))
+    steps += [(f"primary_{f}", int(flags[f].sum()) if flags.height else 0) for f in PRIMARY]
+    con.execute("create or replace table cohort.attrition (step varchar, patients bigint)")
+    con.executemany("insert into cohort.attrition values (?, ?)", steps)
+    con.execute("create or replace table ref.phenotype_version as select ? as phenotype_version", [VERSION])
+
+
+def _person(rng: random.Random) -> dict:
+    birth = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 365 * 90))
+    return {
+        "Id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "BIRTHDATE": birth.isoformat(),
+        "SSN": f"999-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}",
+        "FIRST": f"Given{rng.randrange(100, 999)}",
+        "LAST": f"Family{rng.randrange(100, 999)}",
+        "GENDER": rng.choice(("M", "F", "F", "M", "F", "U" if rng.random() < 0.05 else "M")),
+    }
+
+
+def _flags(rng: random.Random, person: dict) -> dict:
+    # Index dates skew late so that early months have few patients (suppressed cells).
+    index = date(2021, 1, 1) + timedelta(days=int(365 * 4 * rng.random() ** 0.6))
+    birth = date.fromisoformat(person["BIRTHDATE"])
+    age = (index - birth).days // 365
+    row = {"patient_id": person["Id"], "index_date": index, "cramp_events": rng.randint(1, 6)}
+    for flag in PRIMARY + SECONDARY + OTHER_FLAGS:
+        row[flag] = rng.random() < RATES.get(flag, 0.0)
+    row["elderly"] = age >= 65
+    row["pregnancy"] = row["pregnancy"] and person["GENDER"] != "M"
+    row.update(
+        {
+            "age_at_index": age,
+            "sex": person["GENDER"],
+            "any_primary_risk": any(row[f] for f in PRIMARY),
+            "risk_factor_count": sum(row[f] for f in PRIMARY + SECONDARY),
+            "phenotype_version": VERSION,
+        }
+    )
+    return row
+
+
+def _write_dq(con: duckdb.DuckDBPyConnection, rng: random.Random) -> None:
+    rec = []
+    for batch in ("2026-01-01", "2026-02-01"):
+        for source_file in ("patients.csv", "conditions.csv", "observations.csv"):
+            loaded, quarantined, superseded = rng.randint(200, 900), rng.randint(0, 4), rng.randint(0, 30)
+            rec.append((batch, source_file, loaded + quarantined + superseded, loaded, quarantined, superseded))
+    con.execute(
+        "create or replace table dq.batch_reconciliation (batch_id varchar, source_file varchar, rows_read bigint, "
+        "rows_loaded bigint, rows_quarantined bigint, rows_superseded bigint)"
+    )
+    con.executemany("insert into dq.batch_reconciliation values (?, ?, ?, ?, ?, ?)", rec)
+    checks = [
+        ("run-a", batch, table, name, "conformance", severity, rng.choice(("pass", "pass", "fail")), 0, 100, 0.0)
+        for batch in ("2026-01-01", "2026-02-01")
+        for table in ("patients", "conditions")
+        for name, severity in (("not_null_id", "error"), ("valid_dates", "warn"), ("units_known", "warn"))
+    ]
+    con.execute(
+        "create or replace table dq.check_results (run_id varchar, batch_id varchar, table_name varchar, "
+        "check_name varchar, kahn_category varchar, severity varchar, status varchar, failing_rows bigint, "
+        "total_rows bigint, threshold double)"
+    )
+    con.executemany("insert into dq.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", checks)
