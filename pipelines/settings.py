@@ -120,23 +120,16 @@ class Settings:
         try:
             ZoneInfo(self.schedule_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(
-                f"setting schedule_timezone: unknown time zone {self.schedule_timezone!r}"
-            ) from exc
+            raise SettingsError(f"setting schedule_timezone: unknown time zone {self.schedule_timezone!r}") from exc
         if self.sensor_interval_seconds < 5:
-            raise SettingsError(
-                f"setting sensor_interval_seconds: expected >= 5, got {self.sensor_interval_seconds}"
-            )
+            raise SettingsError(f"setting sensor_interval_seconds: expected >= 5, got {self.sensor_interval_seconds}")
         if self.failure_timeout_seconds < 1:
-            raise SettingsError(
-                f"setting failure_timeout_seconds: expected >= 1, got {self.failure_timeout_seconds}"
-            )
+            raise SettingsError(f"setting failure_timeout_seconds: expected >= 1, got {self.failure_timeout_seconds}")
         if self.duckdb_threads < 0:
             raise SettingsError(f"setting duckdb_threads: expected >= 0, got {self.duckdb_threads}")
         if self.automation_status.lower() not in _STATUSES:
             raise SettingsError(
-                f"setting automation_status: expected one of {', '.join(_STATUSES)}, "
-                f"got {self.automation_status!r}"
+                f"setting automation_status: expected one of {', '.join(_STATUSES)}, got {self.automation_status!r}"
             )
         if self.log_format.lower() not in _LOG_FORMATS:
             raise SettingsError(
@@ -152,9 +145,7 @@ class Settings:
         if self.failure_webhook:
             url = urlparse(self.failure_webhook)
             if url.scheme not in ("http", "https") or not url.netloc:
-                raise SettingsError(
-                    f"setting failure_webhook: expected an http(s) URL, got {self.failure_webhook!r}"
-                )
+                raise SettingsError(f"setting failure_webhook: expected an http(s) URL, got {self.failure_webhook!r}")
 
 
 def _default_config_file() -> Path | None:

@@ -1,0 +1,121 @@
+"""Rebuilding a batch outcome from a finished Dagster run, for runs the sensor or schedule launched.
+
+The CLI gets its outcome from the runner; runs launched by the daemon only leave an event log, so the run
+reporting sensors read it here (step timings, asset check evaluations, failure message) and take row counts
+from the warehouse (`dq.batch_reconciliation`, like the runner), else from materialization metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+PUBLISHED_ASSET = dg.AssetKey("published_snapshot")
+
+
+@dataclass
+class DagsterRunOutcome:
+    batch_id: str
+    success: bool
+    run_id: str
+    reason: str | None = None
+    rows_read: dict[str, int] = field(default_factory=dict)
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+    rows_quarantined: dict[str, int] = field(default_factory=dict)
+    checks_failed: list[str] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    cohort_size: int | None = None
+    asset_timings: dict[str, float] = field(default_factory=dict)
+    published: bool = False
+
+
+def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: Path) -> DagsterRunOutcome:
+    """Summarize a finished run of the batch job from its event log (and the warehouse when readable)."""
+    outcome = DagsterRunOutcome(
+        batch_id=run.tags.get("dagster/partition", "unpartitioned"),
+        success=run.status == dg.DagsterRunStatus.SUCCESS,
+        run_id=run.run_id,
+    )
+    starts: dict[str, float] = {}
+    meta_loaded: dict[str, int] = {}
+    meta_quarantined: dict[str, int] = {}
+    for entry in instance.all_logs(run.run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START and entry.step_key:
+            starts[entry.step_key] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            if entry.step_key in starts:
+                outcome.asset_timings[entry.step_key] = round(entry.timestamp - starts[entry.step_key], 3)
+            if event.is_step_failure and outcome.reason is None:
+                outcome.reason = _failure_text(entry.step_key, event)
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            severity = evaluation.severity.value if evaluation.severity else None
+            outcome.checks.append({"check": name, "passed": evaluation.passed, "severity": severity})
+            if not evaluation.passed:
+                outcome.checks_failed.append(name)
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            outcome.published |= materialization.asset_key == PUBLISHED_ASSET
+            _collect_counts(materialization, meta_loaded, meta_quarantined)
+    if not outcome.success and outcome.reason is None:
+        outcome.reason = f"run {run.status.value.lower()}"
+    if not _read_warehouse_counts(outcome, db_path):
+        outcome.rows_loaded, outcome.rows_quarantined = meta_loaded, meta_quarantined
+    return outcome
+
+
+def _failure_text(step_key: str | None, event: dg.DagsterEvent) -> str:
+    data = event.step_failure_data
+    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{step_key}: {data.user_failure_data.description}"
+    if data is not None and data.error is not None:
+        return f"{step_key}: {data.error.message.strip().splitlines()[-1]}"
+    return f"{step_key}: failed"
+
+
+def _collect_counts(materialization: dg.AssetMaterialization, loaded: dict, quarantined: dict) -> None:
+    name = materialization.asset_key.to_user_string()
+    values = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+    if name.startswith("raw_") and isinstance(values.get("rows_loaded"), int):
+        loaded[name.removeprefix("raw_") + ".csv"] = values["rows_loaded"]
+    if name.startswith("staging_") and isinstance(values.get("rows_quarantined"), int):
+        quarantined[name.removeprefix("staging_") + ".csv"] = values["rows_quarantined"]
+
+
+def _read_warehouse_counts(outcome: DagsterRunOutcome, db_path: Path) -> bool:
+    """Counts as the runner reports them; False when the file is missing or locked by a running job."""
+    if not db_path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        tables = {
+            f"{s}.{t}"
+            for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        }
+        if "dq.batch_reconciliation" not in tables:
+            return False
+        for source_file, read, loaded, quarantined in con.execute(
+            "select source_file, rows_read, rows_loaded, rows_quarantined from dq.batch_reconciliation "
+            "where batch_id = ? order by source_file",
+            [outcome.batch_id],
+        ).fetchall():
+            outcome.rows_read[source_file] = read
+            outcome.rows_loaded[source_file] = loaded
+            outcome.rows_quarantined[source_file] = quarantined
+        if "cohort.patient_flags" in tables:
+            outcome.cohort_size = con.execute("select count(*) from cohort.patient_flags").fetchone()[0]
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()

@@ -1,0 +1,83 @@
+"""Structured logging: one JSON object (or key=value line) per record, no patient data at INFO and above.
+
+Fields passed with `extra={...}` become top-level keys. Fields whose names mark patient identifiers or raw
+values (`patient_id`, `raw_record`, `value`, ...) are replaced by "<redacted>" unless the record is DEBUG,
+so a stray `extra={"patient_id": ...}` in an INFO line cannot leak into a log file shipped to a log service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+REDACTED = "<redacted>"
+SENSITIVE_FIELDS = frozenset(
+    {
+        "patient",
+        "patient_id",
+        "patient_ids",
+        "encounter_id",
+        "ssn",
+        "name",
+        "first",
+        "last",
+        "address",
+        "birth_date",
+        "birthdate",
+        "raw_record",
+        "record",
+        "row",
+        "value",
+        "value_text",
+        "values",
+    }
+)
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_HANDLER_MARK = "_cramp_cohort_handler"
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields of a record (time, level, logger, message, extras), redacted above DEBUG."""
+    out: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname,
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    for key, value in record.__dict__.items():
+        if key in _STANDARD or key.startswith("_"):
+            continue
+        out[key] = REDACTED if record.levelno > logging.DEBUG and key.lower() in SENSITIVE_FIELDS else value
+    if record.exc_info:
+        out["exc"] = logging.Formatter().formatException(record.exc_info)
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(record_fields(record), default=str, ensure_ascii=False)
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return " ".join(f"{k}={_kv(v)}" for k, v in record_fields(record).items())
+
+
+def _kv(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return json.dumps(text) if (not text or any(c in text for c in ' "=\n')) else text
+
+
+def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Install one structured handler on the root logger (idempotent: replaces the one installed before)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
+    setattr(handler, _HANDLER_MARK, True)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)

@@ -1,0 +1,134 @@
+"""Batch processing for cron users: every new complete landing batch once, in order; reprocessing on demand.
+
+`run` is the runner (`pipelines.runner.run_batch` bound to settings); it is passed in so this module stays
+free of Dagster imports and the same loop serves `cramp-cohort run --landing` and `reprocess_all`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.automation import ledger
+from pipelines.automation.landing import LandedBatch, inspect_batch, scan_landing
+from pipelines.automation.notify import notify_failure
+from pipelines.automation.summary import RunOutcome, format_outcome_line, write_run_summary
+from pipelines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RunFn = Callable[[Path, str], RunOutcome]
+
+
+@dataclass
+class NotRun:
+    """Outcome of a batch that could not be handed to the runner (e.g. its folder is gone)."""
+
+    batch_id: str
+    reason: str
+    success: bool = False
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+    rows_quarantined: dict[str, int] = field(default_factory=dict)
+    checks_failed: list[str] = field(default_factory=list)
+    cohort_size: int | None = None
+    asset_timings: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+    published: bool = False
+
+
+def process_landing(
+    landing_dir: Path,
+    settings: Settings,
+    run: RunFn,
+    *,
+    echo: Callable[[str], None] = print,
+) -> list[RunOutcome]:
+    """Run every complete batch under `landing_dir` not yet processed successfully with the same delivery.
+
+    Batches go in name order (= delivery order). A failed batch does not stop the later ones (each extract
+    stands alone; the newest batch still wins), and it is retried on the next call until it succeeds or its
+    delivery changes. Prints one line per batch and one per broken folder.
+    """
+    scan = scan_landing(landing_dir)
+    for pending in scan.pending:
+        if pending.problem:
+            echo(f"{pending.batch_id} NOT COMPLETE {pending.reason}")
+        log.info(
+            "batch not complete",
+            extra={"event": "landing_pending", "batch_id": pending.batch_id, "reason": pending.reason},
+        )
+    done = ledger.processed_fingerprints(settings.db_path)
+    todo = [b for b in scan.complete if b.fingerprint not in done.get(b.batch_id, set())]
+    if not todo:
+        echo(f"no new complete batch in {landing_dir}")
+    return [_process(batch, settings, run, echo, origin="landing") for batch in todo]
+
+
+def reprocess_all(
+    settings: Settings,
+    run: RunFn,
+    batch_ids: Iterable[str] | None = None,
+    *,
+    echo: Callable[[str], None] = print,
+) -> list[RunOutcome]:
+    """Re-run batches regardless of the ledger (all known batches, or `batch_ids`), in name order.
+
+    Known batches are the landing folder's complete batches plus every batch the warehouse has seen
+    (ledger and `raw._batches`). Use after a value-set or phenotype change; re-running a batch is an exact
+    replacement of its rows, never a double count.
+    """
+    sources = ledger.known_batches(settings.db_path)
+    for batch in scan_landing(settings.landing_dir).complete:
+        sources[batch.batch_id] = batch.path
+    wanted = sorted(sources) if batch_ids is None else sorted(set(batch_ids))
+    outcomes: list[RunOutcome] = []
+    for batch_id in wanted:
+        source = sources.get(batch_id, settings.landing_dir / batch_id)
+        landed = inspect_batch(source) if source.is_dir() else None
+        if not isinstance(landed, LandedBatch):
+            outcome = NotRun(batch_id, f"source folder {source} is missing or not a complete batch")
+            echo(format_outcome_line(outcome))
+            outcomes.append(outcome)
+            continue
+        outcomes.append(_process(landed, settings, run, echo, origin="reprocess"))
+    return outcomes
+
+
+def exit_code(outcomes: Iterable[RunOutcome]) -> int:
+    """0 when every batch succeeded, 1 when any failed (a blocking check, unusable input, a crash)."""
+    return 0 if all(o.success for o in outcomes) else 1
+
+
+def _process(batch: LandedBatch, settings: Settings, run: RunFn, echo: Callable[[str], None], origin: str):
+    log.info("batch started", extra={"event": "batch_start", "batch_id": batch.batch_id, "origin": origin})
+    try:
+        outcome: RunOutcome = run(batch.path, batch.batch_id)
+    except Exception as exc:  # noqa: BLE001 - one crashing batch must still be reported and not stop the rest
+        log.exception("batch crashed", extra={"event": "batch_crash", "batch_id": batch.batch_id})
+        outcome = NotRun(batch.batch_id, f"crashed: {type(exc).__name__}: {exc}")
+    summary = write_run_summary(
+        outcome, settings.runs_dir, source_dir=str(batch.path), fingerprint=batch.fingerprint, origin=origin
+    )
+    ledger.record_run(
+        settings.db_path,
+        outcome,
+        fingerprint=batch.fingerprint,
+        source_dir=batch.path,
+        summary_path=summary,
+        origin=origin,
+    )
+    if not outcome.success:
+        notify_failure(outcome, settings, summary)
+    log.info(
+        "batch finished",
+        extra={
+            "event": "batch_end",
+            "batch_id": batch.batch_id,
+            "success": outcome.success,
+            "summary": str(summary),
+        },
+    )
+    echo(format_outcome_line(outcome))
+    return outcome
