@@ -82,7 +82,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(settings: Settings) -> int:
-    print(f"reports: {settings.reports_dir}")
+    import duckdb
+
+    from pipelines.marts.dashboard import write_dashboard
+    from pipelines.quality.report import write_data_quality_report
+
+    if not settings.db_path.exists():
+        print(f"cramp-cohort: no warehouse at {settings.db_path}; run `cramp-cohort run` first", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        quality = write_data_quality_report(con, settings.reports_dir)
+        has_marts = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts'"
+        ).fetchone()[0]
+        dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
+    print(f"data-quality report: {quality}")
+    print(f"dashboard:           {dashboard or 'not written (no marts yet: the last run did not reach them)'}")
     return 0
 
 

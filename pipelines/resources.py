@@ -30,6 +30,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(self.path, read_only=read_only, config=config)
+        con.execute("set enable_progress_bar = false")  # batch logs, not a terminal
         try:
             yield con
         finally:

@@ -1,0 +1,1 @@
+"""`make bench`: the benchmark workload of the shared spec (benchmark.md)."""
