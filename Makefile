@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 SAMPLE := data_samples/synthea_sample
 DB ?= warehouse/cramp_cohort.duckdb
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench clean install dagster
 
 install: $(INSTALLED)
 
@@ -29,6 +29,10 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The Dagster UI with the whole asset graph, sensor and schedule; runs queue one at a time (dagster_home/dagster.yaml).
+dagster: $(INSTALLED)
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

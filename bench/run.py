@@ -117,7 +117,7 @@ def bench_size(patients: int) -> dict:
     db.unlink(missing_ok=True)
     runs_dir = CACHE / f"runs_{patients}"
     e2e, rss, summary = pipeline_run(folder, db, runs_dir)
-    phases = phase_seconds(summary.get("asset_timings", {}))
+    phases = phase_seconds(summary.get("asset_timings_seconds", {}))
     increment, _, _ = extract(max(patients // 100, 1), 43, f"synthea_{patients}_increment")
     incremental, inc_rss, _ = pipeline_run(increment, db, runs_dir)
     db.unlink(missing_ok=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
+from pipelines.automation.logs import configure_logging
 from pipelines.settings import Settings, SettingsError
 
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", type=Path, help="DuckDB file (default warehouse/cramp_cohort.duckdb or $CRAMP_COHORT_DB)")
     run.add_argument("--batch-id", help="batch id for --input (default: the folder name)")
 
+    reprocess = commands.add_parser(
+        "reprocess", help="re-run known batches (all, or --batch ID …), e.g. after a value-set change"
+    )
+    reprocess.add_argument("--batch", action="append", dest="batches", metavar="ID", help="batch id (repeatable)")
+    reprocess.add_argument("--db", type=Path, help="DuckDB file")
+
     report = commands.add_parser("report", help="rewrite the HTML dashboard and data-quality report")
     report.add_argument("--db", type=Path, help="DuckDB file")
     report.add_argument("--out", type=Path, help="reports folder (default warehouse/reports)")
@@ -39,13 +45,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "generate":
             return _generate(args)
         settings = Settings.load(db_path=args.db, reports_dir=getattr(args, "out", None))
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "run":
             return _run(args, settings)
+        if args.command == "reprocess":
+            return _reprocess(args, settings)
         return _report(settings)
     except SettingsError as exc:
         print(f"cramp-cohort: configuration error: {exc}", file=sys.stderr)
@@ -62,23 +70,32 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _runner(settings: Settings):  # noqa: ANN202 - returns the runner bound to these settings
     from pipelines.runner import run_batch
 
+    return lambda path, batch_id: run_batch(path, batch_id, settings=settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.automation.processing import exit_code, process_folder, process_landing
+
     if args.input is not None:
-        if not args.input.is_dir():
+        folder = args.input.resolve()
+        if not folder.is_dir():
             print(f"cramp-cohort: input folder {args.input} does not exist", file=sys.stderr)
             return 2
-        outcome = run_batch(args.input, args.batch_id, settings=settings)
-        print(outcome.one_line())
-        return 0 if outcome.success else 1
-    from pipelines.automation.landing import process_landing
+        outcome = process_folder(folder, args.batch_id or folder.name, settings, _runner(settings))
+        return exit_code([outcome])
+    if not args.landing.is_dir():
+        print(f"cramp-cohort: landing folder {args.landing} does not exist", file=sys.stderr)
+        return 2
+    return exit_code(process_landing(args.landing, settings, _runner(settings)))
 
-    def run_one(path: Path, batch_id: str):  # noqa: ANN202 (BatchOutcome, imported lazily)
-        return run_batch(path, batch_id, settings=settings)
 
-    outcomes = process_landing(args.landing, settings, run_one)
-    return 0 if all(o.success for o in outcomes) else 1
+def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.automation.processing import exit_code, reprocess_all
+
+    return exit_code(reprocess_all(settings, _runner(settings), args.batches))
 
 
 def _report(settings: Settings) -> int:
@@ -96,9 +113,28 @@ def _report(settings: Settings) -> int:
             "select count(*) from information_schema.tables where table_schema = 'marts'"
         ).fetchone()[0]
         dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
+        _print_summary(con)
     print(f"data-quality report: {quality}")
     print(f"dashboard:           {dashboard or 'not written (no marts yet: the last run did not reach them)'}")
     return 0
+
+
+def _print_summary(con) -> None:  # noqa: ANN001 - a DuckDB connection
+    """Rows per input file over all batches, and the cohort size: counts only, never data values."""
+    tables = {r[0] for r in con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    if "dq.batch_reconciliation" in tables:
+        print(f"{'file':<18}{'read':>10}{'loaded':>10}{'quarantined':>13}{'superseded':>12}")
+        for row in con.execute(
+            """
+            select source_file, sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_superseded)
+            from dq.batch_reconciliation group by source_file order by source_file
+            """
+        ).fetchall():
+            print(f"{row[0]:<18}{row[1]:>10}{row[2]:>10}{row[3]:>13}{row[4]:>12}")
+    if "cohort.patient_flags" in tables:
+        size = con.execute("select count(*) from cohort.patient_flags").fetchone()[0]
+        print(f"cohort: {size} patients with foot/leg cramps")
 
 
 if __name__ == "__main__":

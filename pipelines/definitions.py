@@ -11,10 +11,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """The whole graph bound to one settings object (the CLI builds its own; `dagster dev` uses `defs`)."""
     return dg.Definitions.merge(
         ingest.defs,
-        quality.defs,
+        quality.build_quality_defs(settings.expectations_dir),
         cohort.defs,
         marts.defs,
-        automation.defs,
+        automation.build_automation_defs(settings),
         dg.Definitions(
             resources={
                 "warehouse": DuckDBWarehouse(

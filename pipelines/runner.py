@@ -29,16 +29,6 @@ class BatchOutcome:
     published: bool = False
     seconds: float = 0.0
 
-    def one_line(self) -> str:
-        status = "ok" if self.success else f"FAILED: {self.reason}"
-        loaded = sum(self.rows_loaded.values())
-        quarantined = sum(self.rows_quarantined.values())
-        cohort = "-" if self.cohort_size is None else str(self.cohort_size)
-        return (
-            f"batch {self.batch_id}: {status} | rows loaded {loaded}, quarantined {quarantined} | "
-            f"checks failed {len(self.checks_failed)} | cohort {cohort} | {self.seconds:.1f}s"
-        )
-
 
 def default_instance() -> dg.DagsterInstance:
     """The Dagster instance of DAGSTER_HOME (so `dagster dev` shows CLI runs), else a throwaway one."""
@@ -67,6 +57,8 @@ def run_batch(
         partition_key=batch_id,
         instance=instance,
         tags={SOURCE_DIR_TAG: str(source_dir)},
+        # Step events stay in the Dagster instance; the console gets warnings and errors only.
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,
     )
     outcome = BatchOutcome(batch_id=batch_id, success=result.success, run_id=result.run_id)

@@ -18,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines import EXPECTATIONS_DIR
+
 ENV_PREFIX = "CRAMP_COHORT_"
 
 # Environment names that differ from PREFIX + FIELD_NAME (the short names are the documented ones; the long
@@ -43,7 +45,9 @@ class Settings:
     published_dir: Path = Path("warehouse/published")
     runs_dir: Path = Path("warehouse/runs")  # run summaries (JSON), one file per batch run
     key_file: Path = Path("~/.config/cramp-cohort/hmac.key")  # HMAC key (salt) for de-identified keys
-    thresholds_file: Path = Path("sql/seeds/dq_thresholds.csv")  # data-quality check thresholds
+    # Data-quality checks with their thresholds (GX suite JSON per staging table). Clinical thresholds are not
+    # settings: they live in the versioned seed files (sql/seeds/), and changing them bumps the phenotype version.
+    expectations_dir: Path = EXPECTATIONS_DIR
     schedule_cron: str = "0 3 * * *"  # the daily safety-net schedule
     schedule_timezone: str = "UTC"
     sensor_interval_seconds: int = 60  # how often the landing sensor looks at landing_dir

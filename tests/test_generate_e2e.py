@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from pipelines import PROJECT_ROOT
+from pipelines.automation.summary import format_outcome_line
 from pipelines.generate import read_truth
 from pipelines.runner import run_batch
 from pipelines.settings import Settings
@@ -36,7 +37,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     instance = dg.DagsterInstance.ephemeral()
     for batch_dir in sorted(d for d in SAMPLE.iterdir() if d.is_dir() and not d.name.startswith("_")):
         outcome = run_batch(batch_dir, settings=settings, instance=instance)
-        assert outcome.success, outcome.one_line()
+        assert outcome.success, format_outcome_line(outcome)
     return settings.db_path
 
 

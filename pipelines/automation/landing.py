@@ -100,10 +100,3 @@ def batch_fingerprint(path: Path) -> str:
         if file.name == MANIFEST_NAME:
             h.update(file.read_bytes())
     return h.hexdigest()[:16]
-
-
-def process_landing(landing_dir: Path, settings: object, run: object, **kwargs: object) -> list:
-    """Alias of `pipelines.automation.processing.process_landing` (the CLI imports it from here)."""
-    from pipelines.automation.processing import process_landing as _process_landing
-
-    return _process_landing(landing_dir, settings, run, **kwargs)  # type: ignore[arg-type]

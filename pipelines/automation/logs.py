@@ -71,6 +71,13 @@ def _kv(value: Any) -> str:
     return json.dumps(text) if (not text or any(c in text for c in ' "=\n')) else text
 
 
+NOISY_LIBRARIES = ("great_expectations", "sqlalchemy", "alembic", "urllib3")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or not record.name.startswith(NOISY_LIBRARIES)
+
+
 def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
     """Install one structured handler on the root logger (idempotent: replaces the one installed before)."""
     root = logging.getLogger()
@@ -81,3 +88,6 @@ def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: Text
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    # Libraries chat at INFO (GX logs every expectation it builds, and sets its own logger levels on import):
+    # only their errors reach the batch log.
+    handler.addFilter(_quiet_libraries)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.automation import ledger
-from pipelines.automation.landing import LandedBatch, inspect_batch, scan_landing
+from pipelines.automation.landing import LandedBatch, batch_fingerprint, inspect_batch, scan_landing
 from pipelines.automation.notify import notify_failure
 from pipelines.automation.summary import RunOutcome, format_outcome_line, write_run_summary
 from pipelines.settings import Settings
@@ -94,6 +94,20 @@ def reprocess_all(
             continue
         outcomes.append(_process(landed, settings, run, echo, origin="reprocess"))
     return outcomes
+
+
+def process_folder(
+    folder: Path,
+    batch_id: str,
+    settings: Settings,
+    run: RunFn,
+    *,
+    echo: Callable[[str], None] = print,
+) -> RunOutcome:
+    """One batch folder named on the command line (`run --input`): no completeness marker needed, but the
+    same run summary, ledger entry and failure hook as a landing batch."""
+    batch = LandedBatch(batch_id, folder, batch_fingerprint(folder), completed_by="command line")
+    return _process(batch, settings, run, echo, origin="input")
 
 
 def exit_code(outcomes: Iterable[RunOutcome]) -> int:

@@ -152,5 +152,3 @@ def _has_run(instance: dg.DagsterInstance, batch: LandedBatch) -> bool:
 def _status(settings: Settings, enum: type) -> object:
     return enum.RUNNING if settings.automation_status.lower() == "running" else enum.STOPPED
 
-
-defs = build_automation_defs(Settings.load())
