@@ -185,7 +185,7 @@ def test_cli_and_dagster_paths_give_the_same_tables(
 
 
 def test_reprocess_replaces_rows_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.automation import reprocess
+    from pipelines.cli import main as cli
 
     root = logging.getLogger()  # the entry point configures logging: leave the root logger as found
     monkeypatch.setattr(root, "handlers", list(root.handlers))
@@ -201,17 +201,17 @@ def test_reprocess_replaces_rows_exactly(tmp_path: Path, monkeypatch: pytest.Mon
     assert exit_code(process_landing(landing, settings, run, echo=lambda _: None)) == 0
     before = {t: _table(settings.db_path, t) for t in COMPARED_TABLES}
     assert process_landing(landing, settings, run, echo=lambda _: None) == []  # nothing new
-    assert reprocess.main([]) == 0  # every known batch again
+    assert cli(["reprocess"]) == 0  # every known batch again
     for table, rows in before.items():
         assert _table(settings.db_path, table) == rows, table
     lines: list[str] = []
     missing = reprocess_all(settings, run, ["2026-10-31"], echo=lines.append)
     assert [(o.batch_id, o.success) for o in missing] == [("2026-10-31", False)]
     assert "missing" in lines[-1]
-    assert reprocess.main(["--batch", "2026-10-31"]) == 1
+    assert cli(["reprocess", "--batch", "2026-10-31"]) == 1
     assert _query(settings.db_path, "select origin, success from dq.batch_runs order by processed_at") == [
         ("landing", True),
         ("reprocess", True),
     ]
     monkeypatch.setenv("CRAMP_COHORT_SCHEDULE_TIMEZONE", "Nowhere/Land")
-    assert reprocess.main([]) == 2  # bad configuration fails fast
+    assert cli(["reprocess"]) == 2  # bad configuration fails fast

@@ -53,34 +53,50 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     layout = LAYOUTS[name]
     today = today or date.today()
     key = ", ".join(layout.natural_key)
+    # Key parts may be NULL (an observation without encounter): NULLs of a key part count as equal.
+    same_key = " and ".join(f"_typed.{c} is not distinct from repeated_keys.{c}" for c in layout.natural_key)
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
+    # Type every landed row once; the steps below scan this, not the raw text again. Created before the
+    # transaction on purpose: DuckDB scans a temp table created inside a transaction about 2x slower.
+    con.execute(f"create or replace temp table _typed as select * from staging.{name}_typed")
     con.execute("begin transaction")
     try:
-        # Rank once: the newest batch, then the latest line of that batch, is the current row of a key.
+        # Most natural keys occur once: rank only the rows of keys that occur more than once
+        # (newest batch, then the latest line of that batch, is the current row of a key).
         con.execute(
             f"""
-            create or replace temp table _ranked as
-            select
-                *,
-                case when _reject_reason is null then row_number() over (
-                    partition by _reject_reason is null, {key}
-                    order by _batch_id desc, _source_line desc
-                ) end as _rank,
-                first_value(_batch_id) over (
-                    partition by _reject_reason is null, {key} order by _batch_id desc, _source_line desc
-                ) as _winner_batch_id,
-                first_value(_source_line) over (
-                    partition by _reject_reason is null, {key} order by _batch_id desc, _source_line desc
-                ) as _winner_line,
-            from staging.{name}_typed
+            create or replace temp table _superseded as
+            with repeated_keys as (
+                select {key}
+                from _typed
+                where _reject_reason is null
+                group by all
+                having count(*) > 1
+            ),
+            ranked as (
+                select
+                    _batch_id,
+                    _source_file,
+                    _source_line,
+                    row_number() over latest as _rank,
+                    first_value(_batch_id) over latest as _winner_batch_id,
+                    first_value(_source_line) over latest as _winner_line,
+                from _typed
+                semi join repeated_keys
+                    on {same_key}
+                where _reject_reason is null
+                window latest as (partition by {key} order by _batch_id desc, _source_line desc)
+            )
+            select * exclude (_rank) from ranked where _rank > 1
             """
         )
         con.execute(
             f"""
             create or replace table staging.{name} as
-            select * exclude (_reject_reason, _reject_detail, _rank, _winner_batch_id, _winner_line)
-            from _ranked
-            where _rank = 1
+            select * exclude (_reject_reason, _reject_detail)
+            from _typed
+            anti join _superseded using (_batch_id, _source_line)
+            where _reject_reason is null
             """
         )
         con.execute(
@@ -98,7 +114,7 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
                 to_json(landed)::varchar as raw_record,
                 'staging' as stage,
                 now()::timestamp as quarantined_at
-            from _ranked as r
+            from _typed as r
             join raw.{name} as landed
                 on landed._batch_id = r._batch_id
                 and landed._source_line = r._source_line
@@ -110,23 +126,23 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
             """
             insert into dq.superseded_rows
             select _batch_id, _source_file, _source_line, _winner_batch_id, _winner_line
-            from _ranked
-            where _rank > 1
+            from _superseded
             """
         )
         counts = con.execute(
-            """
+            f"""
             select
-                count(*) filter (where _rank = 1),
-                count(*) filter (where _reject_reason is not null),
-                count(*) filter (where _rank > 1)
-            from _ranked
+                (select count(*) from staging.{name}),
+                (select count(*) from _typed where _reject_reason is not null),
+                (select count(*) from _superseded)
             """
         ).fetchone()
-        con.execute("drop table temp._ranked")
+        con.execute("drop table temp._typed")
+        con.execute("drop table temp._superseded")
         refresh_reconciliation(con, name)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
+        con.execute("drop table if exists temp._typed")
         raise
     return StagingResult(*counts)
