@@ -58,7 +58,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"  # json (one object per line) / keyvalue
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
-    duckdb_memory_limit: str = ""  # "" = DuckDB's default (80% of RAM)
+    duckdb_memory_limit: str = "3GB"  # DuckDB spills to disk beyond this: keeps a nightly run within ~4 GiB RSS
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -238,3 +238,21 @@ def test_real_synthea_export_with_older_headers_loads(tmp_path: Path) -> None:
     read = query(db, "select sum(rows_read) from dq.batch_reconciliation")[0][0]
     lines = sum(len(p.read_text().splitlines()) - 1 for p in REAL_SYNTHEA.glob("*.csv"))
     assert read == lines
+
+
+def test_source_lines_follow_the_file_on_a_large_parallel_parse(tmp_path: Path) -> None:
+    """DuckDB parses big files in parallel; line numbers must still be the file's own, rejects included."""
+    db = tmp_path / "w.duckdb"
+    folder = _clean_batch(tmp_path / "b1")
+    rows = 300_000
+    with (folder / "observations.csv").open("w") as handle:
+        handle.write("DATE,PATIENT,ENCOUNTER,CATEGORY,CODE,DESCRIPTION,VALUE,UNITS,TYPE\n")
+        for line in range(2, rows + 2):
+            if line in (1_000, 250_000):
+                handle.write("2024-03-01T10:00:00Z,p1,e1,too,few\n")
+            else:
+                handle.write(f"2024-03-01T10:00:00Z,p1,e1,laboratory,X-{line},,{line},1,numeric\n")
+    assert materialize_ingest(db, folder, "b1").success
+    assert query(db, "select count(*), count(*) filter (where _source_line <> \"VALUE\"::bigint) "
+                     "from raw.observations") == [(rows - 2, 0)]
+    assert query(db, "select source_line from quarantine.rows order by 1") == [(1_000,), (250_000,)]
