@@ -150,6 +150,10 @@ def main() -> None:
         print(f"bench: {n:,} patients …", flush=True)
         results.append(bench_size(n))
         print(json.dumps(results[-1], indent=2), flush=True)
+    # Keep the figures of sizes not run this time (BENCH_SIZES=100000 must not erase the 1M figures).
+    if RESULTS.exists():
+        earlier = [r for r in json.loads(RESULTS.read_text()).get("results", []) if r["patients"] not in sizes]
+        results = sorted(earlier + results, key=lambda r: r["patients"])
     versions = {p: metadata.version(p) for p in ("duckdb", "dagster", "polars", "great-expectations")}
     payload = {"cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
                "versions": versions, "results": results}

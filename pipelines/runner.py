@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
+from pipelines.automation.dagster_runs import DagsterRunOutcome, outcome_from_run
 from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
 
-
-@dataclass
-class BatchOutcome:
-    batch_id: str
-    success: bool
-    reason: str | None = None
-    run_id: str | None = None
-    rows_read: dict[str, int] = field(default_factory=dict)
-    rows_loaded: dict[str, int] = field(default_factory=dict)
-    rows_quarantined: dict[str, int] = field(default_factory=dict)
-    checks_failed: list[str] = field(default_factory=list)
-    cohort_size: int | None = None
-    asset_timings: dict[str, float] = field(default_factory=dict)
-    published: bool = False
-    seconds: float = 0.0
+# The CLI and the daemon report a run the same way: from its event log and the warehouse.
+BatchOutcome = DagsterRunOutcome
 
 
 def default_instance() -> dg.DagsterInstance:
@@ -61,66 +47,6 @@ def run_batch(
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,
     )
-    outcome = BatchOutcome(batch_id=batch_id, success=result.success, run_id=result.run_id)
-    outcome.seconds = time.monotonic() - started
-    outcome.reason = None if result.success else _failure_reason(result)
-    outcome.checks_failed = [
-        f"{e.asset_key.to_user_string()}:{e.check_name}"
-        for e in result.get_asset_check_evaluations()
-        if not e.passed
-    ]
-    outcome.asset_timings = _step_timings(instance, result.run_id)
-    outcome.published = any(
-        e.asset_key == dg.AssetKey("published_snapshot") for e in result.get_asset_materialization_events()
-        if hasattr(e, "asset_key")
-    )
-    _read_counts(outcome, settings.db_path)
+    outcome = outcome_from_run(instance, result.dagster_run, settings.db_path)
+    outcome.seconds = round(time.monotonic() - started, 3)
     return outcome
-
-
-def _failure_reason(result: dg.ExecuteInProcessResult) -> str:
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data is not None:
-            error = event.step_failure_data.user_failure_data
-            if error is not None and error.description:
-                return f"{event.step_key}: {error.description}"
-            if event.step_failure_data.error is not None:
-                return f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[-1]}"
-    return "run failed"
-
-
-def _step_timings(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
-    starts: dict[str, float] = {}
-    timings: dict[str, float] = {}
-    for entry in instance.all_logs(run_id):
-        event = entry.dagster_event
-        if event is None or entry.step_key is None:
-            continue
-        if event.event_type == dg.DagsterEventType.STEP_START:
-            starts[entry.step_key] = entry.timestamp
-        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            if entry.step_key in starts:
-                timings[entry.step_key] = round(entry.timestamp - starts[entry.step_key], 3)
-    return timings
-
-
-def _read_counts(outcome: BatchOutcome, db_path: Path) -> None:
-    if not Path(db_path).exists():
-        return
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        tables = {f"{s}.{t}" for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
-        if "dq.batch_reconciliation" in tables:
-            for file, read, loaded, quarantined in con.execute(
-                "select source_file, rows_read, rows_loaded, rows_quarantined from dq.batch_reconciliation "
-                "where batch_id = ? order by source_file",
-                [outcome.batch_id],
-            ).fetchall():
-                outcome.rows_read[file] = read
-                outcome.rows_loaded[file] = loaded
-                outcome.rows_quarantined[file] = quarantined
-        if "cohort.patient_flags" in tables:
-            outcome.cohort_size = con.execute("select count(*) from cohort.patient_flags").fetchone()[0]
-    finally:
-        con.close()

@@ -30,6 +30,7 @@ class DagsterRunOutcome:
     cohort_size: int | None = None
     asset_timings: dict[str, float] = field(default_factory=dict)
     published: bool = False
+    seconds: float | None = None  # wall time, when the run was executed in this process
 
 
 def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: Path) -> DagsterRunOutcome:
@@ -66,7 +67,7 @@ def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: 
             _collect_counts(materialization, meta_loaded, meta_quarantined)
     if not outcome.success and outcome.reason is None:
         outcome.reason = f"run {run.status.value.lower()}"
-    if not _read_warehouse_counts(outcome, db_path):
+    if not read_warehouse_counts(outcome, db_path):
         outcome.rows_loaded, outcome.rows_quarantined = meta_loaded, meta_quarantined
     return outcome
 
@@ -89,7 +90,7 @@ def _collect_counts(materialization: dg.AssetMaterialization, loaded: dict, quar
         quarantined[name.removeprefix("staging_") + ".csv"] = values["rows_quarantined"]
 
 
-def _read_warehouse_counts(outcome: DagsterRunOutcome, db_path: Path) -> bool:
+def read_warehouse_counts(outcome: DagsterRunOutcome, db_path: Path) -> bool:
     """Counts as the runner reports them; False when the file is missing or locked by a running job."""
     if not db_path.exists():
         return False

@@ -54,49 +54,57 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     today = today or date.today()
     key = ", ".join(layout.natural_key)
     # Key parts may be NULL (an observation without encounter): NULLs of a key part count as equal.
-    same_key = " and ".join(f"_typed.{c} is not distinct from repeated_keys.{c}" for c in layout.natural_key)
+    same_key = " and ".join(f"candidates.{c} is not distinct from repeated_keys.{c}" for c in layout.natural_key)
+    staged, candidates = f"staging.{name}", f"staging.{name}__next"
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
-    # Type every landed row once; the steps below scan this, not the raw text again. Created before the
-    # transaction on purpose: DuckDB scans a temp table created inside a transaction about 2x slower.
-    con.execute(f"create or replace temp table _typed as select * from staging.{name}_typed")
+    # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
+    # transaction about 2x slower); the transaction below only trims it and swaps it in.
+    con.execute(f"create or replace table {candidates} as select * from staging.{name}_typed")
+    # Rows that cannot be staged move aside; the table keeps its typed columns only (a metadata change).
+    con.execute(
+        f"""
+        create or replace temp table _rejected as
+        select _batch_id, _source_file, _source_line, _reject_reason, _reject_detail
+        from {candidates}
+        where _reject_reason is not null
+        """
+    )
+    con.execute(f"delete from {candidates} where _reject_reason is not null")
+    for column in ("_reject_reason", "_reject_detail"):
+        con.execute(f"alter table {candidates} drop column {column}")
+    # Most natural keys occur once: rank only the rows of keys that occur more than once
+    # (newest batch, then the latest line of that batch, is the current row of a key).
+    con.execute(
+        f"""
+        create or replace temp table _superseded as
+        with repeated_keys as (
+            select {key}
+            from {candidates}
+            group by all
+            having count(*) > 1
+        ),
+        ranked as (
+            select
+                _batch_id,
+                _source_file,
+                _source_line,
+                row_number() over latest as _rank,
+                first_value(_batch_id) over latest as _winner_batch_id,
+                first_value(_source_line) over latest as _winner_line,
+            from {candidates} as candidates
+            semi join repeated_keys
+                on {same_key}
+            window latest as (partition by {key} order by _batch_id desc, _source_line desc)
+        )
+        select * exclude (_rank) from ranked where _rank > 1
+        """
+    )
     con.execute("begin transaction")
     try:
-        # Most natural keys occur once: rank only the rows of keys that occur more than once
-        # (newest batch, then the latest line of that batch, is the current row of a key).
         con.execute(
             f"""
-            create or replace temp table _superseded as
-            with repeated_keys as (
-                select {key}
-                from _typed
-                where _reject_reason is null
-                group by all
-                having count(*) > 1
-            ),
-            ranked as (
-                select
-                    _batch_id,
-                    _source_file,
-                    _source_line,
-                    row_number() over latest as _rank,
-                    first_value(_batch_id) over latest as _winner_batch_id,
-                    first_value(_source_line) over latest as _winner_line,
-                from _typed
-                semi join repeated_keys
-                    on {same_key}
-                where _reject_reason is null
-                window latest as (partition by {key} order by _batch_id desc, _source_line desc)
-            )
-            select * exclude (_rank) from ranked where _rank > 1
-            """
-        )
-        con.execute(
-            f"""
-            create or replace table staging.{name} as
-            select * exclude (_reject_reason, _reject_detail)
-            from _typed
-            anti join _superseded using (_batch_id, _source_line)
-            where _reject_reason is null
+            delete from {candidates}
+            where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
             """
         )
         con.execute(
@@ -114,11 +122,10 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
                 to_json(landed)::varchar as raw_record,
                 'staging' as stage,
                 now()::timestamp as quarantined_at
-            from _typed as r
+            from _rejected as r
             join raw.{name} as landed
                 on landed._batch_id = r._batch_id
                 and landed._source_line = r._source_line
-            where r._reject_reason is not null
             """
         )
         con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
@@ -129,20 +136,22 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
             from _superseded
             """
         )
+        con.execute(f"drop table if exists {staged}")
+        con.execute(f"alter table {candidates} rename to {name}")
         counts = con.execute(
             f"""
             select
-                (select count(*) from staging.{name}),
-                (select count(*) from _typed where _reject_reason is not null),
+                (select count(*) from {staged}),
+                (select count(*) from _rejected),
                 (select count(*) from _superseded)
             """
         ).fetchone()
-        con.execute("drop table temp._typed")
-        con.execute("drop table temp._superseded")
         refresh_reconciliation(con, name)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
-        con.execute("drop table if exists temp._typed")
         raise
+    finally:
+        for table in ("_rejected", "_superseded"):
+            con.execute(f"drop table if exists temp.{table}")
     return StagingResult(*counts)

@@ -23,20 +23,7 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute(
-        """
-        create table if not exists quarantine.rows (
-            batch_id varchar,
-            source_file varchar,
-            source_line bigint,
-            reason_code varchar,
-            reason_detail varchar,
-            raw_record varchar,
-            stage varchar,
-            quarantined_at timestamp
-        )
-        """
-    )
+    ensure_quarantine_table(con)
     con.execute(
         """
         create table if not exists dq.superseded_rows (
@@ -59,6 +46,25 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
             rows_superseded bigint,
             balanced boolean,
             computed_at timestamp
+        )
+        """
+    )
+
+
+def ensure_quarantine_table(con: duckdb.DuckDBPyConnection) -> None:
+    """quarantine.rows alone: validation may run on a file that ingest has not touched yet."""
+    con.execute("create schema if not exists quarantine")
+    con.execute(
+        """
+        create table if not exists quarantine.rows (
+            batch_id varchar,
+            source_file varchar,
+            source_line bigint,
+            reason_code varchar,
+            reason_detail varchar,
+            raw_record varchar,
+            stage varchar,
+            quarantined_at timestamp
         )
         """
     )

@@ -10,20 +10,9 @@ from collections.abc import Callable, Mapping
 
 import duckdb
 
+from pipelines.ingest.storage import ensure_quarantine_table
 from pipelines.quality.suites import ExpectationDef
 
-_QUARANTINE_DDL = """
-create table if not exists quarantine.rows (
-    batch_id varchar,
-    source_file varchar,
-    source_line bigint,
-    reason_code varchar,
-    reason_detail varchar,
-    raw_record varchar,
-    stage varchar,
-    quarantined_at timestamp
-)
-"""
 LINEAGE = ("_batch_id", "_source_file", "_source_line")
 
 
@@ -67,7 +56,7 @@ def quarantine_failing_rows(
     them)."""
     detail = detail or {}
     con.execute("create schema if not exists quarantine")
-    con.execute(_QUARANTINE_DDL)
+    ensure_quarantine_table(con)
     names = list(predicates)
     reason = "case " + " ".join(f"when {predicates[n]} then {_literal(n)}" for n in names) + " end"
     where = " or ".join(f"({predicates[n]})" for n in names) or "false"
