@@ -15,8 +15,8 @@ select
         when clean_text(c.CODE) is null then 'CODE'
     end as _missing_field,
     case
-        when bad_date(c.START) then 'START'
-        when bad_date(c.STOP) then 'STOP'
+        when bad_date(c.START, start_date) then 'START'
+        when bad_date(c.STOP, stop_date) then 'STOP'
     end as _bad_date_field,
     c._batch_id,
     c._source_file,

@@ -20,7 +20,7 @@ typed as (
         clean_text(DESCRIPTION) as description,
         clean_text(REASONCODE) as reason_code,
         clean_text(START) is null as start_missing,
-        bad_date(START) or bad_date(STOP) as has_bad_date,
+        bad_date(START, started_at) or bad_date(STOP, stopped_at) as has_bad_date,
         _batch_id,
         _source_file,
         _source_line,

@@ -17,8 +17,8 @@ select
         when clean_text(CODE) is null then 'CODE'
     end as _missing_field,
     case
-        when bad_date(START) then 'START'
-        when bad_date(STOP) then 'STOP'
+        when bad_date(START, started_at) then 'START'
+        when bad_date(STOP, stopped_at) then 'STOP'
     end as _bad_date_field,
     _batch_id,
     _source_file,

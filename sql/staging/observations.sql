@@ -19,7 +19,7 @@ select
         when clean_text(CODE) is null then 'CODE'
     end as _missing_field,
     case
-        when bad_date("DATE") then 'DATE'
+        when bad_date("DATE", observed_at) then 'DATE'
     end as _bad_date_field,
     _batch_id,
     _source_file,

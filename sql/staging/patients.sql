@@ -15,7 +15,7 @@ typed as (
         clean_text(STATE) as state,
         clean_text(COUNTY) as county,
         clean_text(BIRTHDATE) is null as birth_missing,
-        bad_date(BIRTHDATE) or bad_date(DEATHDATE) as has_bad_date,
+        bad_date(BIRTHDATE, birth_date) or bad_date(DEATHDATE, death_date) as has_bad_date,
         _batch_id,
         _source_file,
         _source_line,

@@ -17,8 +17,8 @@ select
         when clean_text(p.CODE) is null then 'CODE'
     end as _missing_field,
     case
-        when bad_date(p.START) then 'START'
-        when bad_date(p.STOP) then 'STOP'
+        when bad_date(p.START, started_at) then 'START'
+        when bad_date(p.STOP, stopped_at) then 'STOP'
     end as _bad_date_field,
     p._batch_id,
     p._source_file,
