@@ -13,26 +13,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-PRIMARY = ("hypocalcemia", "neuropathy", "pad", "pregnancy")
-SECONDARY = (
-    "hypomagnesemia",
-    "dehydration_heat",
-    "structural_foot",
-    "venous_stasis_edema",
-    "juvenile_arthritis",
-    "elderly",
-    "pediatric_22q11",
-    "sever_disease",
-)
-OTHER_FLAGS = (
-    "frequent_cramps",
-    "nocturnal_cramps",
-    "diabetic_neuropathy",
-    "hcv_neuropathy",
-    "mimic_rls",
-    "mimic_claudication",
-    "mimic_contracture",
-)
+from pipelines.flags import OTHER_FLAGS, PRIMARY_FLAGS, SECONDARY_FLAGS
+
+PRIMARY, SECONDARY = PRIMARY_FLAGS, SECONDARY_FLAGS
 # Per-flag probability: common, rare (small cells) and never (zero cells).
 RATES = {
     "hypocalcemia": 0.30,

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 import simple_icd_10_cm as icd
 
+from pipelines.flags import PRIMARY_FLAGS, SECONDARY_FLAGS
 from pipelines.generate import generate_extract, read_truth
 from pipelines.generate.codebook import load_codebook
 from pipelines.generate.fields import ANCHOR
@@ -381,20 +382,7 @@ def test_every_flag_has_positives_and_negatives(truth_10k: pl.DataFrame, extract
     counted = truth_10k.select(
         pl.sum_horizontal(
             pl.col(c).cast(pl.Int32)
-            for c in (
-                "hypocalcemia",
-                "neuropathy",
-                "pad",
-                "pregnancy",
-                "hypomagnesemia",
-                "dehydration_heat",
-                "structural_foot",
-                "venous_stasis_edema",
-                "juvenile_arthritis",
-                "elderly",
-                "pediatric_22q11",
-                "sever_disease",
-            )
+            for c in (*PRIMARY_FLAGS, *SECONDARY_FLAGS)
         )
     ).to_series()
     assert (counted == truth_10k["risk_factor_count"]).all()

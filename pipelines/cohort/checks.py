@@ -4,28 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-# The flag columns of cohort.patient_flags that must have evidence (summary columns excluded).
-FLAG_COLUMNS: tuple[str, ...] = (
-    "frequent_cramps",
-    "nocturnal_cramps",
-    "hypocalcemia",
-    "neuropathy",
-    "pad",
-    "pregnancy",
-    "hypomagnesemia",
-    "dehydration_heat",
-    "structural_foot",
-    "venous_stasis_edema",
-    "juvenile_arthritis",
-    "elderly",
-    "pediatric_22q11",
-    "sever_disease",
-    "diabetic_neuropathy",
-    "hcv_neuropathy",
-    "mimic_rls",
-    "mimic_claudication",
-    "mimic_contracture",
-)
+from pipelines.flags import FLAG_COLUMNS
 
 
 def evidence_matches_flags(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
 from pipelines.generate.codebook import CodeBook
 
 # Canonical-unit factors per lab measure (units matched lower-case after trimming) and plausible ranges.
@@ -28,28 +29,7 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
 }
 HCG_POSITIVE_TEXT = ("positive", "pos", "detected", "reactive")
 
-PRIMARY = ("hypocalcemia", "neuropathy", "pad", "pregnancy")
-SECONDARY = (
-    "hypomagnesemia",
-    "dehydration_heat",
-    "structural_foot",
-    "venous_stasis_edema",
-    "juvenile_arthritis",
-    "elderly",
-    "pediatric_22q11",
-    "sever_disease",
-)
-FLAG_COLUMNS = (
-    "frequent_cramps",
-    "nocturnal_cramps",
-    *PRIMARY,
-    *SECONDARY,
-    "diabetic_neuropathy",
-    "hcv_neuropathy",
-    "mimic_rls",
-    "mimic_claudication",
-    "mimic_contracture",
-)
+PRIMARY, SECONDARY = PRIMARY_FLAGS, SECONDARY_FLAGS
 CARE_GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
 
 
