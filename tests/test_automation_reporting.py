@@ -78,11 +78,27 @@ def test_outcome_line_has_counts_not_values() -> None:
         "2026-11-01", True, rows_loaded={"a": 5, "b": 7}, rows_quarantined={"a": 1}, cohort_size=2, published=True
     )
     assert format_outcome_line(ok) == (
-        "2026-11-01 ok rows_loaded=12 rows_quarantined=1 checks_failed=0 cohort_size=2 published=yes"
+        "2026-11-01 ok rows_loaded=12 rows_quarantined=1 checks_failed=0 warnings=0 cohort_size=2 published=yes"
     )
     line = format_outcome_line(FAILED)
     assert line.startswith("2026-11-03 FAILED rows_loaded=3 rows_quarantined=1 checks_failed=1")
     assert "reason=landed_batch: conditions.csv" in line
+
+
+def test_outcome_line_keeps_warnings_apart_from_blocking_failures() -> None:
+    outcome = Outcome(
+        "2026-11-04",
+        True,
+        checks_failed=["staging_observations:lab_unit_known", "staging_patients:unique_patient_id"],
+    )
+    outcome.checks = [
+        {"check": "staging_observations:lab_unit_known", "passed": False, "severity": "WARN"},
+        {"check": "staging_patients:unique_patient_id", "passed": False, "severity": "ERROR"},
+        {"check": "staging_patients:birthdate_not_null", "passed": True, "severity": "ERROR"},
+    ]
+    line = format_outcome_line(outcome)
+    assert "checks_failed=1 (staging_patients:unique_patient_id)" in line
+    assert "warnings=1 (staging_observations:lab_unit_known)" in line
 
 
 def test_failure_command_gets_summary_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,6 +78,10 @@ def format_outcome_line(outcome: RunOutcome) -> str:
     loaded = sum((getattr(outcome, "rows_loaded", None) or {}).values())
     quarantined = sum((getattr(outcome, "rows_quarantined", None) or {}).values())
     failed = list(getattr(outcome, "checks_failed", None) or [])
+    # Warn-level failures are reported apart: they never block a batch, so they must not read as a failure.
+    checks = getattr(outcome, "checks", None) or []
+    warned = [c["check"] for c in checks if not c["passed"] and str(c.get("severity")).upper() == "WARN"]
+    failed = [name for name in failed if name not in warned]
     cohort = getattr(outcome, "cohort_size", None)
     parts = [
         outcome.batch_id,
@@ -85,6 +89,7 @@ def format_outcome_line(outcome: RunOutcome) -> str:
         f"rows_loaded={loaded}",
         f"rows_quarantined={quarantined}",
         f"checks_failed={len(failed)}" + (f" ({', '.join(failed)})" if failed else ""),
+        f"warnings={len(warned)}" + (f" ({', '.join(warned)})" if warned else ""),
         f"cohort_size={'-' if cohort is None else cohort}",
         f"published={'yes' if getattr(outcome, 'published', False) else 'no'}",
     ]
