@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,7 +59,6 @@ class Settings:
     log_format: str = "json"  # json (one object per line) / keyvalue
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
     duckdb_memory_limit: str = "3GB"  # DuckDB spills to disk beyond this: keeps a nightly run within ~4 GiB RSS
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Defaults too (key_file) must not keep a literal "~".
@@ -104,14 +103,10 @@ class Settings:
                     out[name] = int(value)  # type: ignore[arg-type]
                 except (TypeError, ValueError) as exc:
                     raise SettingsError(f"setting {name}: expected an integer, got {value!r}") from exc
-            elif isinstance(default, str):
+            else:
                 if not isinstance(value, str):
                     raise SettingsError(f"setting {name}: expected a string, got {value!r}")
                 out[name] = value.strip()
-            else:
-                if not isinstance(value, dict):
-                    raise SettingsError(f"setting {name}: expected a table, got {value!r}")
-                out[name] = value
         settings = cls(**out)  # type: ignore[arg-type]
         settings._validate()
         return settings
