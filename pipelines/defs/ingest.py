@@ -8,8 +8,9 @@ import dagster as dg
 from pipelines.ingest.batch import BatchError, inspect_batch
 from pipelines.ingest.layout import LAYOUTS
 from pipelines.ingest.raw_load import load_raw_file
+from pipelines.ingest.raw_views import ensure_raw_view
 from pipelines.ingest.staging_build import EVENT_TABLES, build_staging_table, prepare_staging
-from pipelines.ingest.storage import ensure_raw_table, ensure_schemas
+from pipelines.ingest.storage import ensure_schemas
 from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
 
@@ -96,7 +97,7 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
             ensure_schemas(con)
             prepare_staging(con)
             for layout_name in ("patients", "encounters", name):
-                ensure_raw_table(con, LAYOUTS[layout_name])
+                ensure_raw_view(con, LAYOUTS[layout_name])
             result = build_staging_table(con, name)
         return dg.MaterializeResult(
             metadata={

@@ -1,7 +1,7 @@
-"""Landing one file of one batch in raw.<file>, inside DuckDB (read_csv, no Python row loops).
+"""Landing one file of one batch: its records, all text, in a table of their own (see raw_views.py).
 
-A batch's rows of a file are replaced in one transaction: re-running a batch never duplicates rows and a crash
-never leaves half of it. Records DuckDB cannot parse go to quarantine.rows with the original line.
+A batch's file is replaced in one transaction: re-running a batch never duplicates rows and a crash never
+leaves half of it. Records DuckDB cannot parse go to quarantine.rows with the original line.
 """
 
 from __future__ import annotations
@@ -11,7 +11,15 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.ingest.batch import FileHeader
-from pipelines.ingest.storage import ensure_raw_table
+from pipelines.ingest.raw_views import (
+    batch_table,
+    ensure_raw_view,
+    forget_batch_table,
+    quote_ident,
+    quote_literal,
+    rebuild_raw_view,
+    register_batch_table,
+)
 
 # DuckDB's reject error types -> our quarantine reason codes.
 PARSE_REASONS = {
@@ -20,9 +28,9 @@ PARSE_REASONS = {
     "INVALID ENCODING": "invalid_encoding",
     "INVALID UNICODE": "invalid_encoding",
 }
-LANDED = "_landed"  # temp table: the file's parsed records, in file order
-REJECTS = "_rejects"  # temp table: DuckDB's rejected records of the same scan
+REJECTS = "_rejects"  # temp table: DuckDB's rejected records of the scan
 REJECT_SCANS = "_reject_scans"
+NEXT = "__next"  # suffix of a batch table being written, before it replaces the current one
 
 
 @dataclass(frozen=True)
@@ -31,56 +39,65 @@ class RawLoadResult:
     rows_rejected: int
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader) -> RawLoadResult:
     """Replaces this batch's rows of one file in raw and its parse rejects in quarantine."""
     layout = file.layout
-    ensure_raw_table(con, layout)
+    ensure_raw_view(con, layout)
+    incoming = batch_table(layout, batch_id, NEXT)
     try:
-        # Parsed outside the transaction: DuckDB scans temp tables made inside one about 2x slower.
+        # Written outside the transaction under a private name: DuckDB scans tables made inside one about 2x
+        # slower. The transaction only swaps it in.
         if file.path is not None:
-            _parse_file(con, file)
+            _land_file(con, file, incoming)
         con.execute("begin transaction")
         try:
-            con.execute(f"delete from raw.{layout.name} where _batch_id = ?", [batch_id])
+            forget_batch_table(con, layout, batch_id)
             con.execute(
                 "delete from quarantine.rows where batch_id = ? and source_file = ? and stage = 'parse'",
                 [batch_id, layout.file_name],
             )
-            result = RawLoadResult(0, 0) if file.path is None else _append_parsed(con, batch_id, file)
+            result = RawLoadResult(0, 0)
+            if file.path is not None:
+                rejected = _quarantine_rejects(con, batch_id, layout.file_name)
+                _record_line_shifts(con, batch_id, layout.file_name, rejected)
+                landed = con.execute(f"select count(*) from {incoming}").fetchone()[0]
+                con.execute(f"alter table {incoming} rename to {quote_ident(f'{layout.name}@{batch_id}')}")
+                register_batch_table(con, layout, batch_id, landed, rejected)
+                result = RawLoadResult(landed, rejected)
+            rebuild_raw_view(con, layout)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
     finally:
-        for table in (LANDED, REJECTS, REJECT_SCANS):
+        con.execute(f"drop table if exists {incoming}")
+        for table in (REJECTS, REJECT_SCANS):
             con.execute(f"drop table if exists temp.{table}")
     return result
 
 
-def _parse_file(con: duckdb.DuckDBPyConnection, file: FileHeader) -> None:
-    """The file's records, all text, exactly as delivered, into a temp table whose rowid is the file order.
+def _land_file(con: duckdb.DuckDBPyConnection, file: FileHeader, target: str) -> None:
+    """The file's records, all text, exactly as delivered and in file order (the rowid is the record number).
 
-    A temp table numbered by rowid, not `row_number() over ()`: the window would make the insert single-threaded
-    (measured 1.6x slower).
+    Known columns take their canonical name; unknown ones are kept as JSON text in _extra_columns.
     """
-    for table in (LANDED, REJECTS, REJECT_SCANS):
+    con.execute(f"drop table if exists {target}")
+    for table in (REJECTS, REJECT_SCANS):
         con.execute(f"drop table if exists temp.{table}")
-    columns = "{" + ", ".join(f"{_quote_literal(c)}: 'VARCHAR'" for c in file.header) + "}"
+    columns = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in file.header) + "}"
+    selected = [
+        f"{quote_ident(file.column_map[c])} as {quote_ident(c)}" for c in file.layout.columns if c in file.column_map
+    ]
+    if file.extra_columns:
+        pairs = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in file.extra_columns)
+        selected.append(f"to_json(struct_pack({pairs}))::varchar as _extra_columns")
     # Explicit columns, no sniffing: every field lands as text.
     con.execute(
         f"""
-        create temp table {LANDED} as
-        select *
+        create table {target} as
+        select {", ".join(selected)}
         from read_csv(
-            {_quote_literal(str(file.path))},
+            {quote_literal(str(file.path))},
             columns = {columns},
             header = true,
             auto_detect = false,
@@ -97,67 +114,32 @@ def _parse_file(con: duckdb.DuckDBPyConnection, file: FileHeader) -> None:
     )
 
 
-def _append_parsed(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader) -> RawLoadResult:
-    layout = file.layout
-    selected = [
-        f"{_quote_ident(file.column_map[c])} as {_quote_ident(c)}" if c in file.column_map
-        else f"null::varchar as {_quote_ident(c)}"
-        for c in layout.columns
-    ]
-    extra = (
-        "to_json(struct_pack(" + ", ".join(f"{_quote_ident(c)} := {_quote_ident(c)}" for c in file.extra_columns)
-        + "))::varchar"
-        if file.extra_columns else "null::varchar"
-    )
-    rejected = _quarantine_rejects(con, batch_id, layout.file_name)
-    con.execute(
-        f"""
-        insert into raw.{layout.name}
-        select
-            {", ".join(selected)},
-            {extra} as _extra_columns,
-            ? as _batch_id,
-            ? as _source_file,
-            {_source_line_sql(rejected)} as _source_line,
-            now()::timestamp as _loaded_at
-        from temp.{LANDED} as landed
-        {_line_shift_join(rejected)}
-        """,
-        [batch_id, layout.file_name],
-    )
-    return RawLoadResult(con.execute(f"select count(*) from temp.{LANDED}").fetchone()[0], rejected)
-
-
-def _source_line_sql(rejected: int) -> str:
-    # The header is line 1; the k-th parsed record (rowid k - 1) is on line k + 1 when nothing was rejected.
-    return "landed.rowid + 2" if not rejected else "landed.rowid + 2 + coalesce(steps.shift, 0)"
-
-
-def _line_shift_join(rejected: int) -> str:
-    """Records after a rejected one were numbered as if it were not there: shift them past the rejects.
+def _record_line_shifts(con: duckdb.DuckDBPyConnection, batch_id: str, file_name: str, rejected: int) -> None:
+    """Records after a rejected one are numbered as if it were not there: keep the steps that move them past it.
 
     With rejected lines r_1 < r_2 < … , the k-th accepted record follows m of them, m = max{j : r_j − j ≤ k}.
     """
     if not rejected:
-        return ""
-    return f"""
-        asof left join (
-            select threshold, max(j) as shift
-            from (
-                -- the j-th rejected line comes after `threshold` accepted records
-                select
-                    line - row_number() over (order by line) as threshold,
-                    row_number() over (order by line) as j,
-                from (select distinct line from temp.{REJECTS})
-            )
-            group by threshold
-        ) as steps
-            on landed.rowid + 1 >= steps.threshold
-    """
+        return
+    con.execute(
+        f"""
+        insert into raw._line_shifts
+        select ?, ?, threshold, max(j) as shift
+        from (
+            -- the j-th rejected line comes after `threshold` accepted records
+            select
+                line - row_number() over (order by line) as threshold,
+                row_number() over (order by line) as j,
+            from (select distinct line from temp.{REJECTS})
+        )
+        group by threshold
+        """,
+        [batch_id, file_name],
+    )
 
 
 def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: str, file_name: str) -> int:
-    mapping = " ".join(f"when {_quote_literal(k)} then {_quote_literal(v)}" for k, v in PARSE_REASONS.items())
+    mapping = " ".join(f"when {quote_literal(k)} then {quote_literal(v)}" for k, v in PARSE_REASONS.items())
     con.execute(
         f"""
         insert into quarantine.rows

@@ -1,18 +1,16 @@
-"""DDL of the tables ingest writes into: raw landing tables, the batch registry, quarantine, reconciliation."""
+"""DDL of the tables ingest writes into: the batch registry, quarantine, reconciliation (raw: raw_views.py)."""
 
 from __future__ import annotations
 
 import duckdb
 
-from pipelines.ingest.layout import FileLayout
-
-LINEAGE_COLUMNS = "_extra_columns varchar, _batch_id varchar, _source_file varchar, _source_line bigint, " \
-    "_loaded_at timestamp"
+from pipelines.ingest.raw_views import ensure_raw_storage
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("raw", "staging", "quarantine", "dq"):
         con.execute(f"create schema if not exists {schema}")
+    ensure_raw_storage(con)
     con.execute(
         """
         create table if not exists raw._batches (
@@ -68,8 +66,3 @@ def ensure_quarantine_table(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-
-
-def ensure_raw_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
-    columns = ", ".join(f'"{c}" varchar' for c in layout.columns)
-    con.execute(f"create table if not exists raw.{layout.name} ({columns}, {LINEAGE_COLUMNS})")

@@ -1,0 +1,173 @@
+"""raw.<file> as a view over one table per landed batch file (schema raw_batches).
+
+A batch file is written once, straight from read_csv into its own table, in file order. The view adds the
+lineage: the batch id, the file name and the load time are constants of the table, and the source line is the
+row's position in it (its rowid), moved past the lines DuckDB rejected. Nothing of a batch is copied twice,
+and replacing a batch swaps one table instead of deleting its rows from a shared one.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingest.layout import FileLayout
+
+BATCH_SCHEMA = "raw_batches"
+LINEAGE = ("_extra_columns", "_batch_id", "_source_file", "_source_line", "_loaded_at")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def batch_table(layout: FileLayout, batch_id: str, suffix: str = "") -> str:
+    """The qualified name of one batch's table of a file, e.g. raw_batches."observations@2026-05-31"."""
+    return f"{BATCH_SCHEMA}.{quote_ident(f'{layout.name}@{batch_id}{suffix}')}"
+
+
+def ensure_raw_storage(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {BATCH_SCHEMA}")
+    con.execute(
+        """
+        create table if not exists raw._landed_files (
+            batch_id varchar,
+            source_file varchar,
+            table_name varchar,
+            loaded_at timestamp,
+            rows_landed bigint,
+            rows_rejected bigint,
+            primary key (batch_id, source_file)
+        )
+        """
+    )
+    # The k-th accepted record of a file follows `shift` rejected lines once k + 1 >= threshold.
+    con.execute(
+        """
+        create table if not exists raw._line_shifts (
+            batch_id varchar,
+            source_file varchar,
+            threshold bigint,
+            shift bigint
+        )
+        """
+    )
+
+
+def ensure_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
+    """raw.<file> exists (empty before the first batch); a table of an older release is migrated first."""
+    ensure_raw_storage(con)
+    kind = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'raw' and table_name = ? and table_catalog = current_database()",
+        [layout.name],
+    ).fetchone()
+    if kind is None:
+        rebuild_raw_view(con, layout)
+    elif kind[0] == "BASE TABLE":
+        _migrate_shared_table(con, layout)
+
+
+def rebuild_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
+    """raw.<file> as the union of the file's batch tables (call in the transaction that changed them)."""
+    landed = con.execute(
+        "select batch_id, table_name, loaded_at from raw._landed_files where source_file = ? order by batch_id",
+        [layout.file_name],
+    ).fetchall()
+    shifted = {
+        batch for (batch,) in con.execute(
+            "select distinct batch_id from raw._line_shifts where source_file = ?", [layout.file_name]
+        ).fetchall()
+    }
+    arms = [_batch_arm(con, layout, batch, table, loaded_at, batch in shifted) for batch, table, loaded_at in landed]
+    if not arms:
+        columns = [f"null::varchar as {quote_ident(c)}" for c in (*layout.columns, *LINEAGE[:3])]
+        arms = [f"select {', '.join(columns)}, null::bigint as _source_line, null::timestamp as _loaded_at where false"]
+    con.execute(f"create or replace view raw.{layout.name} as\n" + "\nunion all\n".join(arms))
+
+
+def _batch_arm(
+    con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str, table: str, loaded_at, shifted: bool
+) -> str:
+    stored = {
+        c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+            "and database_name = current_database()",
+            [BATCH_SCHEMA, table],
+        ).fetchall()
+    }
+    columns = [
+        f"landed.{quote_ident(c)}" if c in stored else f"null::varchar as {quote_ident(c)}"
+        for c in (*layout.columns, "_extra_columns")
+    ]
+    # The header is line 1: the k-th record (rowid k - 1) is on line k + 1, plus the rejected lines before it.
+    line = "landed.rowid + 2" + (" + coalesce(steps.shift, 0)" if shifted else "")
+    if "_source_line" in stored:  # migrated from the shared table of an older release: lines kept as they were
+        line = "landed._source_line"
+    shift_join = (
+        f"""
+        asof left join (
+            select threshold, shift from raw._line_shifts
+            where batch_id = {quote_literal(batch_id)} and source_file = {quote_literal(layout.file_name)}
+        ) as steps
+            on landed.rowid + 1 >= steps.threshold"""
+        if shifted and "_source_line" not in stored else ""
+    )
+    return f"""select
+        {", ".join(columns)},
+        {quote_literal(batch_id)} as _batch_id,
+        {quote_literal(layout.file_name)} as _source_file,
+        {line} as _source_line,
+        timestamp {quote_literal(str(loaded_at))} as _loaded_at
+    from {BATCH_SCHEMA}.{quote_ident(table)} as landed{shift_join}"""
+
+
+def register_batch_table(
+    con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str, rows_landed: int, rows_rejected: int
+) -> None:
+    con.execute(
+        "insert or replace into raw._landed_files values (?, ?, ?, now()::timestamp, ?, ?)",
+        [batch_id, layout.file_name, f"{layout.name}@{batch_id}", rows_landed, rows_rejected],
+    )
+
+
+def forget_batch_table(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str) -> None:
+    """Drops a batch's table of a file and its bookkeeping (the view must be rebuilt after)."""
+    con.execute(f"drop table if exists {batch_table(layout, batch_id)}")
+    for table in ("raw._landed_files", "raw._line_shifts"):
+        con.execute(f"delete from {table} where batch_id = ? and source_file = ?", [batch_id, layout.file_name])
+
+
+def _migrate_shared_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
+    """One table per batch from the single raw table earlier releases kept, lines and load times unchanged."""
+    con.execute("begin transaction")
+    try:
+        shared = f"raw.{layout.name}"
+        con.execute(f"alter table {shared} rename to {quote_ident(layout.name + '__shared')}")
+        shared = f"raw.{quote_ident(layout.name + '__shared')}"
+        for batch_id, loaded_at, rows in con.execute(
+            f"select _batch_id, min(_loaded_at), count(*) from {shared} group by all order by 1"
+        ).fetchall():
+            con.execute(
+                f"""
+                create table {batch_table(layout, batch_id)} as
+                select * exclude (_batch_id, _source_file, _loaded_at)
+                from {shared}
+                where _batch_id = ?
+                order by _source_line
+                """,
+                [batch_id],
+            )
+            con.execute(
+                "insert or replace into raw._landed_files values (?, ?, ?, ?, ?, 0)",
+                [batch_id, layout.file_name, f"{layout.name}@{batch_id}", loaded_at, rows],
+            )
+        con.execute(f"drop table {shared}")
+        rebuild_raw_view(con, layout)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
