@@ -1,4 +1,4 @@
-"""Validation time on ~1M staging rows (slow: run with `pytest -m slow tests/test_quality_scale.py -s`)."""
+"""Validation on ~1M staging rows: exact counts at scale (the time is printed; `make bench` measures it)."""
 
 import time
 
@@ -25,4 +25,3 @@ def test_observations_suite_on_a_million_rows(tmp_path):
     assert results["observations_lab_unit_known"].failing_rows == 1000
     assert results["observations_lab_unit_known"].total_rows == 1_000_000
     assert all(r.failing_rows is not None for r in outcome.results), [r.detail for r in outcome.results if r.detail]
-    assert seconds < 60

@@ -57,7 +57,7 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
     # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
     # transaction about 2x slower); the transaction below only trims it and swaps it in.
-    con.execute(f"create or replace table {candidates} as select * from staging.{name}_typed")
+    _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed")
     # Rows that cannot be staged move aside; the table keeps its typed columns only (a metadata change).
     con.execute(
         f"""
@@ -155,3 +155,18 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
         for table in ("_rejected", "_superseded"):
             con.execute(f"drop table if exists temp.{table}")
     return StagingResult(*counts)
+
+
+def _write_without_fsst(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """Runs a bulk write without trying FSST string compression.
+
+    On staging's columns (ids, codes, units, short descriptions) dictionary compression always won: with FSST
+    ruled out the 20M-row observations table came out the same size (0.71 against 0.72 GiB) and was as fast to
+    read, but was written 1.9 s (8 %) faster, the time DuckDB spent analysing FSST for nothing.
+    """
+    con.execute("set disabled_compression_methods = 'fsst'")
+    try:
+        con.execute(statement)
+    finally:
+        con.execute("reset disabled_compression_methods")
+

@@ -6,10 +6,11 @@ A row is identified by its lineage (`_batch_id`, `_source_file`, `_source_line`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import duckdb
 
+from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.storage import ensure_quarantine_table
 from pipelines.quality.suites import ExpectationDef
 
@@ -102,24 +103,12 @@ def quarantine_failing_rows(
         )
         moved = dict(con.execute("select reason_code, count(*) from _dq_failing group by 1").fetchall())
         con.execute("drop table temp._dq_failing")
-        _refresh_reconciliation(con)(con, table)
+        refresh_reconciliation(con, table)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return {n: int(moved.get(n, 0)) for n in names}
-
-
-def _refresh_reconciliation(con: duckdb.DuckDBPyConnection) -> Callable[..., object]:
-    """The ingest's `refresh_reconciliation` (it counts raw, quarantine and its superseded ledger) when the
-    ingest built the warehouse; our simpler recount for staging tables built without it (tests)."""
-    if _table_exists(con, "raw", "_batches") and _table_exists(con, "dq", "superseded_rows"):
-        from pipelines.ingest.reconciliation import refresh_reconciliation
-
-        return refresh_reconciliation
-    from pipelines.quality.reconciliation import refresh_reconciliation as fallback
-
-    return fallback
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

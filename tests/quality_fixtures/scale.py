@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.quality.reference import prepare_reference_tables
+from quality_fixtures.staging import seed_reconciliation
 
 
 def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_000_000) -> None:
@@ -48,3 +49,4 @@ def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_0
         from (select i, i % {encounters} as e from range({observations}) r(i)) src
         join codes on codes.k = src.i % (select count(*) from codes)"""
     )
+    seed_reconciliation(con, ("patients", "encounters", "observations"))
