@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -115,6 +116,7 @@ def open_page(html_file: Path, expression: str, screenshot: Path | None = None, 
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     proc = subprocess.Popen(
         [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        env={**os.environ, "TMPDIR": str(profile)},  # its org.chromium.* scratch folders go with the profile
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -8,6 +8,8 @@ and replacing a batch swaps one table instead of deleting its rows from a shared
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from pipelines.ingest.layout import FileLayout
@@ -82,7 +84,17 @@ def rebuild_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None
             "select distinct batch_id from raw._line_shifts where source_file = ?", [layout.file_name]
         ).fetchall()
     }
-    arms = [_batch_arm(con, layout, batch, table, loaded_at, batch in shifted) for batch, table, loaded_at in landed]
+    stored = dict(
+        con.execute(
+            "select table_name, list(column_name) from duckdb_columns() "
+            "where schema_name = ? and database_name = current_database() group by all",
+            [BATCH_SCHEMA],
+        ).fetchall()
+    )
+    arms = [
+        _batch_arm(layout, batch, table, loaded_at, set(stored[table]), batch in shifted)
+        for batch, table, loaded_at in landed
+    ]
     if not arms:
         columns = [f"null::varchar as {quote_ident(c)}" for c in (*layout.columns, *LINEAGE[:3])]
         arms = [f"select {', '.join(columns)}, null::bigint as _source_line, null::timestamp as _loaded_at where false"]
@@ -90,15 +102,9 @@ def rebuild_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None
 
 
 def _batch_arm(
-    con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str, table: str, loaded_at, shifted: bool
+    layout: FileLayout, batch_id: str, table: str, loaded_at: datetime, stored: set[str], shifted: bool
 ) -> str:
-    stored = {
-        c for (c,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-            "and database_name = current_database()",
-            [BATCH_SCHEMA, table],
-        ).fetchall()
-    }
+    """One batch table's rows with the layout's columns (NULL where the file had none) and the lineage."""
     columns = [
         f"landed.{quote_ident(c)}" if c in stored else f"null::varchar as {quote_ident(c)}"
         for c in (*layout.columns, "_extra_columns")
