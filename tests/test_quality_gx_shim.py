@@ -68,3 +68,42 @@ def test_regex_is_still_unsupported_on_duckdb_so_suites_use_sql(tmp_path):
     result = context.validation_definitions.add(gx.ValidationDefinition(name="v", data=batch, suite=suite)).run()
     if result.results[0].success:
         pytest.fail("GX now supports regex on DuckDB: consider simplifying the SQL format checks")
+
+
+@pytest.mark.filterwarnings("ignore:.*schema_name.*:DeprecationWarning")
+def test_sql_checks_run_their_query_once_and_report_the_count(tmp_path):
+    """GX's own unexpected-rows check runs the query twice (count and a row sample we never show); ours once."""
+    import json
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from pipelines.quality.suites import load_suite
+    from pipelines.quality.validate import validate_suite
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema staging; create table staging.patients as select i as id from range(10) r(i)")
+    meta = {"kahn_category": "plausibility", "severity": "warn", "threshold": 0, "explanation": "x"}
+    queries = {"late_ids": "select * from {batch} where id >= 7", "no_ids": "select * from {batch} where id < 0"}
+    path = tmp_path / "patients.json"
+    path.write_text(json.dumps({"name": "patients", "expectations": [
+        {"type": "unexpected_rows_expectation", "kwargs": {"unexpected_rows_query": q},
+         "meta": {**meta, "check_name": n}}
+        for n, q in queries.items()
+    ]}))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        run = validate_suite(con, load_suite(path))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert {r.check_name: (r.failing_rows, r.status) for r in run.results} == {
+        "late_ids": (3, "fail"), "no_ids": (0, "pass")}
+    for query in ("where id >= 7", "where id < 0"):
+        assert sum(query in s for s in statements) == 1, [s for s in statements if query in s]
+    by_name = {r.expectation_config.meta["check_name"]: r for r in run.gx_result.results}
+    assert by_name["late_ids"].result == {"observed_value": 3} and not by_name["late_ids"].success

@@ -72,8 +72,12 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
         warnings.simplefilter("ignore", DeprecationWarning)
         asset = datasource.add_table_asset(name=suite.table, table_name=suite.table, schema_name=schema)
     batch = asset.add_batch_definition_whole_table("current")
+    from pipelines.quality.row_count_expectation import UnexpectedRowCountExpectation
+
     expectations = [
-        ExpectationConfiguration(type=e.type, kwargs=_gx_kwargs(e), meta=e.meta).to_domain_obj()
+        UnexpectedRowCountExpectation(**_gx_kwargs(e), meta=e.meta)
+        if e.type == "unexpected_rows_expectation"
+        else ExpectationConfiguration(type=e.type, kwargs=_gx_kwargs(e), meta=e.meta).to_domain_obj()
         for e in suite.expectations
     ]
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
