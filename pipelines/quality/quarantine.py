@@ -1,7 +1,7 @@
 """Row-level outcome of error checks: failing rows leave `staging.<table>` for `quarantine.rows`, the rest load.
 
-A row is identified by its lineage (`_batch_id`, `_source_file`, `_source_line`), so a check written as SQL
-(`select t.* from {batch} t ...`) becomes a predicate over the staging row by matching those columns.
+A row is identified by its lineage (`_batch_id`, `_source_line`; the table names the file), so a check written
+as SQL (`select t.* from {batch} t ...`) becomes a predicate over the staging row by matching those columns.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.storage import ensure_quarantine_table
 from pipelines.quality.suites import ExpectationDef
 
-LINEAGE = ("_batch_id", "_source_file", "_source_line")
+LINEAGE = ("_batch_id", "_source_line")
 
 
 def row_predicate(expectation: ExpectationDef, table: str, schema: str = "staging") -> str | None:
@@ -81,24 +81,24 @@ def quarantine_failing_rows(
             f"""delete from quarantine.rows q
             where q.stage = 'validation' and q.source_file = {_literal(table + ".csv")}
               and exists (select 1 from staging.{table} t where t._batch_id = q.batch_id
-                          and t._source_file = q.source_file and t._source_line = q.source_line)"""
+                          and t._source_line = q.source_line)"""
         )
         con.execute(
             f"""create or replace temp table _dq_failing as
-            select t._batch_id, t._source_file, t._source_line, {reason if names else "null"} as reason_code,
+            select t._batch_id, t._source_line, {reason if names else "null"} as reason_code,
                    to_json(t)::varchar as staged_record
             from staging.{table} t
             where {where}"""
         )
         con.execute(
             f"""insert into quarantine.rows
-            select f._batch_id, f._source_file, f._source_line, f.reason_code, {detail_sql},
+            select f._batch_id, {_literal(table + ".csv")}, f._source_line, f.reason_code, {detail_sql},
                    coalesce({raw_json}, f.staged_record), 'validation', now()::timestamp
             from _dq_failing f"""
         )
         con.execute(
             f"""delete from staging.{table} t using _dq_failing f
-            where t._batch_id = f._batch_id and t._source_file = f._source_file
+            where t._batch_id = f._batch_id
               and t._source_line = f._source_line"""
         )
         moved = dict(con.execute("select reason_code, count(*) from _dq_failing group by 1").fetchall())

@@ -19,7 +19,6 @@ select
         when bad_date(c.STOP, stop_date) then 'STOP'
     end as _bad_date_field,
     c._batch_id,
-    c._source_file,
     c._source_line,
 from raw.conditions as c
 left join staging.code_system_map as systems

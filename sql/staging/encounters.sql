@@ -22,7 +22,6 @@ typed as (
         clean_text(START) is null as start_missing,
         bad_date(START, started_at) or bad_date(STOP, stopped_at) as has_bad_date,
         _batch_id,
-        _source_file,
         _source_line,
     from source
 ),

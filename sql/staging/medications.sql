@@ -21,6 +21,5 @@ select
         when bad_date(STOP, stopped_at) then 'STOP'
     end as _bad_date_field,
     _batch_id,
-    _source_file,
     _source_line,
 from raw.medications

@@ -22,6 +22,5 @@ select
         when bad_date("DATE", observed_at) then 'DATE'
     end as _bad_date_field,
     _batch_id,
-    _source_file,
     _source_line,
 from raw.observations

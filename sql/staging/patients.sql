@@ -17,7 +17,6 @@ typed as (
         clean_text(BIRTHDATE) is null as birth_missing,
         bad_date(BIRTHDATE, birth_date) or bad_date(DEATHDATE, death_date) as has_bad_date,
         _batch_id,
-        _source_file,
         _source_line,
     from source
 ),

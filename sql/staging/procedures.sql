@@ -21,7 +21,6 @@ select
         when bad_date(p.STOP, stopped_at) then 'STOP'
     end as _bad_date_field,
     p._batch_id,
-    p._source_file,
     p._source_line,
 from raw.procedures as p
 left join staging.code_system_map as systems

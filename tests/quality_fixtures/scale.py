@@ -19,7 +19,7 @@ def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_0
         select 'p' || i as patient_id, date '1940-01-01' + (i % 20000)::int as birth_date, null::date as death_date,
                case when i % 2 = 0 then 'F' else 'M' end as sex, 'white' as race, 'nonhispanic' as ethnicity,
                'M' as marital, 'MA' as state, 'X County' as county,
-               'b1' as _batch_id, 'patients.csv' as _source_file, i + 2 as _source_line
+               'b1' as _batch_id, i + 2 as _source_line
         from range({patients}) r(i)"""
     )
     con.execute(
@@ -30,7 +30,7 @@ def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_0
                (timestamp '2020-01-01' + to_minutes(i))::date as start_date,
                (timestamp '2020-01-01' + to_minutes(i + 30))::date as stop_date,
                'ambulatory' as encounter_class, 'enc' as code, 'visit' as description, null::varchar as reason_code,
-               'b1' as _batch_id, 'encounters.csv' as _source_file, i + 2 as _source_line
+               'b1' as _batch_id, i + 2 as _source_line
         from range({encounters}) r(i)"""
     )
     con.execute(
@@ -45,7 +45,7 @@ def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_0
                'LOINC' as code_system, codes.code, 'lab' as description,
                (1.0 + (i % 50) / 10.0)::varchar as value_text, 1.0 + (i % 50) / 10.0 as value_numeric,
                case when i % 1000 = 0 then 'furlongs' else codes.unit end as units, 'numeric' as value_type,
-               'b1' as _batch_id, 'observations.csv' as _source_file, i + 2 as _source_line
+               'b1' as _batch_id, i + 2 as _source_line
         from (select i, i % {encounters} as e from range({observations}) r(i)) src
         join codes on codes.k = src.i % (select count(*) from codes)"""
     )
