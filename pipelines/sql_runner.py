@@ -7,12 +7,24 @@ never user data).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
 from pipelines import SQL_DIR
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def quote_ident(name: str) -> str:
+    """An identifier quoted for DuckDB (any name, including quotes and dots)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: object) -> str:
+    """A value as a SQL string literal, for the statements that take no parameters (DDL, ATTACH, COPY)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def read_sql(relative_path: str, **params: object) -> str:
@@ -41,3 +53,15 @@ def materialize_table(
 
 def row_count(con: duckdb.DuckDBPyConnection, qualified_name: str) -> int:
     return con.execute(f"select count(*) from {qualified_name}").fetchone()[0]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction around the block: committed when it ends, rolled back when it raises."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise

@@ -13,13 +13,13 @@ import duckdb
 from pipelines.ingest.batch import FileHeader
 from pipelines.ingest.raw_views import (
     batch_table,
+    batch_table_name,
     ensure_raw_view,
     forget_batch_table,
-    quote_ident,
-    quote_literal,
     rebuild_raw_view,
     register_batch_table,
 )
+from pipelines.sql_runner import quote_ident, quote_literal, transaction
 
 # DuckDB's reject error types -> our quarantine reason codes.
 PARSE_REASONS = {
@@ -49,8 +49,7 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeade
         # slower. The transaction only swaps it in.
         if file.path is not None:
             _land_file(con, file, incoming)
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             forget_batch_table(con, layout, batch_id)
             con.execute(
                 "delete from quarantine.rows where batch_id = ? and source_file = ? and stage = 'parse'",
@@ -61,14 +60,10 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeade
                 rejected = _quarantine_rejects(con, batch_id, layout.file_name)
                 _record_line_shifts(con, batch_id, layout.file_name, rejected)
                 landed = con.execute(f"select count(*) from {incoming}").fetchone()[0]
-                con.execute(f"alter table {incoming} rename to {quote_ident(f'{layout.name}@{batch_id}')}")
+                con.execute(f"alter table {incoming} rename to {quote_ident(batch_table_name(layout, batch_id))}")
                 register_batch_table(con, layout, batch_id, landed, rejected)
                 result = RawLoadResult(landed, rejected)
             rebuild_raw_view(con, layout)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.execute(f"drop table if exists {incoming}")
         for table in (REJECTS, REJECT_SCANS):

@@ -13,22 +13,20 @@ from datetime import datetime
 import duckdb
 
 from pipelines.ingest.layout import FileLayout
+from pipelines.sql_runner import quote_ident, quote_literal, transaction
 
 BATCH_SCHEMA = "raw_batches"
 LINEAGE = ("_extra_columns", "_batch_id", "_source_file", "_source_line", "_loaded_at")
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def batch_table_name(layout: FileLayout, batch_id: str) -> str:
+    """The name of one batch's table of a file in raw_batches, e.g. observations@2026-05-31."""
+    return f"{layout.name}@{batch_id}"
 
 
 def batch_table(layout: FileLayout, batch_id: str, suffix: str = "") -> str:
-    """The qualified name of one batch's table of a file, e.g. raw_batches."observations@2026-05-31"."""
-    return f"{BATCH_SCHEMA}.{quote_ident(f'{layout.name}@{batch_id}{suffix}')}"
+    """The qualified, quoted name of that table (or of its stand-in being written, with a suffix)."""
+    return f"{BATCH_SCHEMA}.{quote_ident(batch_table_name(layout, batch_id) + suffix)}"
 
 
 def ensure_raw_storage(con: duckdb.DuckDBPyConnection) -> None:
@@ -132,11 +130,17 @@ def _batch_arm(
 
 
 def register_batch_table(
-    con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str, rows_landed: int, rows_rejected: int
+    con: duckdb.DuckDBPyConnection,
+    layout: FileLayout,
+    batch_id: str,
+    rows_landed: int,
+    rows_rejected: int,
+    loaded_at: datetime | None = None,
 ) -> None:
+    """Records a batch's table of a file, loaded now unless a load time is given (migration keeps the old one)."""
     con.execute(
-        "insert or replace into raw._landed_files values (?, ?, ?, now()::timestamp, ?, ?)",
-        [batch_id, layout.file_name, f"{layout.name}@{batch_id}", rows_landed, rows_rejected],
+        "insert or replace into raw._landed_files values (?, ?, ?, coalesce(?, now()::timestamp), ?, ?)",
+        [batch_id, layout.file_name, batch_table_name(layout, batch_id), loaded_at, rows_landed, rows_rejected],
     )
 
 
@@ -149,8 +153,7 @@ def forget_batch_table(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch
 
 def _migrate_shared_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
     """One table per batch from the single raw table earlier releases kept, lines and load times unchanged."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         shared = f"raw.{layout.name}"
         con.execute(f"alter table {shared} rename to {quote_ident(layout.name + '__shared')}")
         shared = f"raw.{quote_ident(layout.name + '__shared')}"
@@ -167,13 +170,6 @@ def _migrate_shared_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) ->
                 """,
                 [batch_id],
             )
-            con.execute(
-                "insert or replace into raw._landed_files values (?, ?, ?, ?, ?, 0)",
-                [batch_id, layout.file_name, f"{layout.name}@{batch_id}", loaded_at, rows],
-            )
+            register_batch_table(con, layout, batch_id, rows, 0, loaded_at)
         con.execute(f"drop table {shared}")
         rebuild_raw_view(con, layout)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise

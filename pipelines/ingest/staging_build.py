@@ -14,7 +14,7 @@ import duckdb
 from pipelines import SQL_DIR
 from pipelines.ingest.layout import LAYOUTS
 from pipelines.ingest.reconciliation import refresh_reconciliation
-from pipelines.sql_runner import read_sql
+from pipelines.sql_runner import read_sql, transaction
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -98,60 +98,56 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
         select * exclude (_rank) from ranked where _rank > 1
         """
     )
-    con.execute("begin transaction")
     try:
-        con.execute(
-            f"""
-            delete from {candidates}
-            where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
-            """
-        )
-        con.execute(
-            "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
-        )
-        con.execute(
-            f"""
-            insert into quarantine.rows
-            select
-                r._batch_id,
-                $file as source_file,
-                r._source_line,
-                r._reject_reason,
-                r._reject_detail,
-                to_json(landed)::varchar as raw_record,
-                'staging' as stage,
-                now()::timestamp as quarantined_at
-            from _rejected as r
-            join raw.{name} as landed
-                on landed._batch_id = r._batch_id
-                and landed._source_line = r._source_line
-            """,
-            {"file": layout.file_name},
-        )
-        con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
-        con.execute(
-            """
-            insert into dq.superseded_rows
-            select _batch_id, ? as source_file, _source_line, _winner_batch_id, _winner_line
-            from _superseded
-            """,
-            [layout.file_name],
-        )
-        con.execute(f"drop table if exists {staged}")
-        con.execute(f"alter table {candidates} rename to {name}")
-        counts = con.execute(
-            f"""
-            select
-                (select count(*) from {staged}),
-                (select count(*) from _rejected),
-                (select count(*) from _superseded)
-            """
-        ).fetchone()
-        refresh_reconciliation(con, name)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute(
+                f"""
+                delete from {candidates}
+                where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
+                """
+            )
+            con.execute(
+                "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
+            )
+            con.execute(
+                f"""
+                insert into quarantine.rows
+                select
+                    r._batch_id,
+                    $file as source_file,
+                    r._source_line,
+                    r._reject_reason,
+                    r._reject_detail,
+                    to_json(landed)::varchar as raw_record,
+                    'staging' as stage,
+                    now()::timestamp as quarantined_at
+                from _rejected as r
+                join raw.{name} as landed
+                    on landed._batch_id = r._batch_id
+                    and landed._source_line = r._source_line
+                """,
+                {"file": layout.file_name},
+            )
+            con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
+            con.execute(
+                """
+                insert into dq.superseded_rows
+                select _batch_id, ? as source_file, _source_line, _winner_batch_id, _winner_line
+                from _superseded
+                """,
+                [layout.file_name],
+            )
+            con.execute(f"drop table if exists {staged}")
+            con.execute(f"alter table {candidates} rename to {name}")
+            counts = con.execute(
+                f"""
+                select
+                    (select count(*) from {staged}),
+                    (select count(*) from _rejected),
+                    (select count(*) from _superseded)
+                """
+            ).fetchone()
+            refresh_reconciliation(con, name)
     finally:
         for table in ("_rejected", "_superseded"):
             con.execute(f"drop table if exists temp.{table}")

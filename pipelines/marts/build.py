@@ -12,7 +12,7 @@ import duckdb
 from pipelines import SQL_DIR
 from pipelines.marts.specs import MARTS, MartSpec
 from pipelines.marts.suppression import suppress_into
-from pipelines.sql_runner import read_sql
+from pipelines.sql_runner import read_sql, transaction
 
 FLAG_CATALOG = SQL_DIR / "marts" / "flag_catalog.csv"
 # Columns of cohort.attrition that may carry the step order; otherwise insertion order (rowid) is used.
@@ -48,8 +48,7 @@ def build_marts(
     built_at = built_at or datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     _load_context(con, run_id, batch_id, version)
     counts: dict[str, int] = {}
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("create schema if not exists marts")
         for spec in MARTS:
             counts[spec.name] = _build_one(con, spec)
@@ -59,10 +58,6 @@ def build_marts(
             [built_at],
         )
         counts["run_info"] = 1
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return counts
 
 

@@ -28,6 +28,7 @@ import duckdb
 
 from pipelines.marts.deid import assert_deidentified
 from pipelines.marts.specs import MART_NAMES
+from pipelines.sql_runner import quote_literal
 
 SNAPSHOT_FILE = "marts.duckdb"
 CURRENT_LINK = "current"
@@ -89,21 +90,17 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, staging: Path, tables: Seque
     (staging / "parquet").mkdir(parents=True)
     alias = f"snapshot_{uuid.uuid4().hex[:8]}"
     rows: dict[str, int] = {}
-    con.execute(f"attach {_literal(staging / SNAPSHOT_FILE)} as {alias}")
+    con.execute(f"attach {quote_literal(staging / SNAPSHOT_FILE)} as {alias}")
     try:
         for table in tables:
             con.execute(f"create table {alias}.main.{table} as select * from marts.{table}")
-            parquet = _literal(staging / "parquet" / f"{table}.parquet")
+            parquet = quote_literal(staging / "parquet" / f"{table}.parquet")
             con.execute(f"copy marts.{table} to {parquet} (format parquet)")
             rows[table] = con.execute(f"select count(*) from {alias}.main.{table}").fetchone()[0]
     finally:
         con.execute(f"detach {alias}")  # detach checkpoints: the file is complete and has no WAL
     return rows
 
-
-def _literal(path: Path) -> str:
-    """A path as a SQL string literal (ATTACH and COPY take no parameters)."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _verify(snapshot: Path, rows: dict[str, int], run_id: str) -> None:

@@ -13,6 +13,7 @@ import duckdb
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.storage import ensure_quarantine_table
 from pipelines.quality.suites import ExpectationDef
+from pipelines.sql_runner import quote_literal, transaction
 
 LINEAGE = ("_batch_id", "_source_line")
 
@@ -75,8 +76,7 @@ def quarantine_failing_rows(
         if names
         else "null"
     )
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(
             f"""delete from quarantine.rows q
             where q.stage = 'validation' and q.source_file = {_literal(table + ".csv")}
@@ -104,10 +104,6 @@ def quarantine_failing_rows(
         moved = dict(con.execute("select reason_code, count(*) from _dq_failing group by 1").fetchall())
         con.execute("drop table temp._dq_failing")
         refresh_reconciliation(con, table)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return {n: int(moved.get(n, 0)) for n in names}
 
 
@@ -121,4 +117,4 @@ def _literal(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return quote_literal(value)
