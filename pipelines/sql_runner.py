@@ -27,6 +27,17 @@ def quote_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    """Whether `schema.table` (a table or a view) exists in the connection's own database."""
+    schema, table = qualified_name.split(".")
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database()",
+        [schema, table],
+    ).fetchone()
+    return bool(row[0])
+
+
 def read_sql(relative_path: str, **params: object) -> str:
     """The text of sql/<relative_path> with its placeholders filled."""
     text = (SQL_DIR / relative_path).read_text()

@@ -5,12 +5,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.marts.build import build_marts, table_exists
+from pipelines.marts.build import build_marts
 from pipelines.marts.dashboard import write_dashboard
 from pipelines.marts.keys import load_hmac_key, register_patient_key
 from pipelines.marts.publish import SNAPSHOT_FILE, publish_snapshot
 from pipelines.marts.specs import MART_NAMES, MARTS
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.sql_runner import table_exists
 
 GROUP = "marts"
 COHORT_INPUTS = [dg.AssetKey("patient_flags"), dg.AssetKey("care_gaps"), dg.AssetKey("cohort_attrition")]

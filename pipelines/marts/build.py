@@ -12,7 +12,7 @@ import duckdb
 from pipelines import SQL_DIR
 from pipelines.marts.specs import MARTS, MartSpec
 from pipelines.marts.suppression import suppress_into
-from pipelines.sql_runner import read_sql, transaction
+from pipelines.sql_runner import read_sql, table_exists, transaction
 
 FLAG_CATALOG = SQL_DIR / "marts" / "flag_catalog.csv"
 # Columns of cohort.attrition that may carry the step order; otherwise insertion order (rowid) is used.
@@ -121,16 +121,6 @@ def current_phenotype_version(con: duckdb.DuckDBPyConnection) -> str:
         if row and row[0]:
             return str(row[0])
     return "unknown"
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
-    schema, table = qualified_name.split(".")
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()",
-        [schema, table],
-    ).fetchone()
-    return bool(row[0])
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, qualified_name: str) -> list[str]:

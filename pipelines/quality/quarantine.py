@@ -13,7 +13,7 @@ import duckdb
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.storage import ensure_quarantine_table
 from pipelines.quality.suites import ExpectationDef
-from pipelines.sql_runner import quote_literal, transaction
+from pipelines.sql_runner import quote_literal, table_exists, transaction
 
 LINEAGE = ("_batch_id", "_source_line")
 
@@ -62,7 +62,7 @@ def quarantine_failing_rows(
     names = list(predicates)
     reason = "case " + " ".join(f"when {predicates[n]} then {_literal(n)}" for n in names) + " end"
     where = " or ".join(f"({predicates[n]})" for n in names) or "false"
-    has_raw = _table_exists(con, "raw", table)
+    has_raw = table_exists(con, f"raw.{table}")
     raw_json = (
         f"(select to_json(r) from raw.{table} r where r._batch_id = f._batch_id "
         f"and r._source_line = f._source_line limit 1)::varchar"
@@ -106,10 +106,6 @@ def quarantine_failing_rows(
         refresh_reconciliation(con, table)
     return {n: int(moved.get(n, 0)) for n in names}
 
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    return con.execute(sql, [schema, table]).fetchone()[0] > 0
 
 
 def _literal(value: object) -> str:

@@ -9,10 +9,7 @@ from typing import Any
 
 import duckdb
 
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    return con.execute(sql, [schema, table]).fetchone()[0] > 0
+from pipelines.sql_runner import table_exists
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -22,9 +19,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
 
 
 def collect(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    has_checks = _exists(con, "dq", "check_results")
-    has_quarantine = _exists(con, "quarantine", "rows")
-    has_recon = _exists(con, "dq", "batch_reconciliation")
+    has_checks = table_exists(con, "dq.check_results")
+    has_quarantine = table_exists(con, "quarantine.rows")
+    has_recon = table_exists(con, "dq.batch_reconciliation")
     runs = (
         _rows(
             con,
