@@ -53,7 +53,13 @@ def test_run_succeeds_and_checks_pass(run: tuple[dg.ExecuteInProcessResult, Path
     systems = evaluations["condition_code_systems_matched"]
     assert not systems.passed
     labels = {key: value.value for key, value in systems.metadata.items() if key.startswith("label ")}
-    assert labels == {"label ICD-10": 2, "label ICD10CM": 1, "label SNOMED": 1, "label ICD-9-CM": 1}
+    assert labels == {
+        "label ICD-10": 2,
+        "label ICD10CM": 1,
+        "label SNOMED": 1,
+        "label SNOMEDCT": 1,
+        "label ICD-9-CM": 1,
+    }
 
 
 def test_every_vignette_patient_has_an_expectation() -> None:

@@ -57,7 +57,8 @@ def unmatched_code_system_labels(con: duckdb.DuckDBPyConnection) -> dict[str, in
     """
     rows = con.execute(
         """
-        select coalesce(source_system, '(blank)') as label, count(*) as n
+        -- labels compare trimmed and upper-case, as the code-system map matches them
+        select upper(coalesce(source_system, '')) as label, count(*) as n
         from staging.conditions
         where code_system = 'UNKNOWN'
         group by all
