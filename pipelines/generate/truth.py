@@ -172,7 +172,7 @@ def _with_value_sets(conditions: pl.DataFrame, codebook: CodeBook) -> pl.DataFra
 
 
 def _dx_hits(per_event: pl.DataFrame, dx: pl.DataFrame, value_sets: tuple[str, ...], window: str) -> pl.DataFrame:
-    """(patient_id, c) pairs with a diagnosis of the value sets in the window (phenotype.md "Windows")."""
+    """(patient_id, c) pairs with a diagnosis of the value sets in the window (acute / chronic / lifelong)."""
     c, start, stop = pl.col("c"), pl.col("start"), pl.col("stop")
     not_over = stop.is_null() | (stop >= c)
     rule = {

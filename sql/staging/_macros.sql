@@ -21,7 +21,7 @@ create or replace macro clean_text(value) as nullif(
     ''
 );
 
--- Any date column accepts YYYY-MM-DD or ISO 8601 UTC times (input.md); anything else is NULL.
+-- Any date column accepts YYYY-MM-DD or ISO 8601 UTC times (the input contract); anything else is NULL.
 -- The two forms Synthea writes are told apart by their length and tried alone first (a failed try_strptime is
 -- costly: 3.5x slower on plain dates); coalesce only evaluates the full list for the rest.
 create or replace macro parse_timestamp(value) as coalesce(
