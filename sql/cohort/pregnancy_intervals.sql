@@ -41,8 +41,7 @@ with_first_outcome as (
 
 final as (
     select
-        with_first_outcome.* exclude (first_outcome_date),
-        with_first_outcome.first_outcome_date,
+        with_first_outcome.*,
         cast(least(
             with_first_outcome.state_stop_date,
             with_first_outcome.first_outcome_date,
