@@ -1,4 +1,4 @@
-"""The flag columns of `cohort.patient_flags` (shared spec outputs.md), named once for every module."""
+"""The flag columns of `cohort.patient_flags` (the output contract), named once for every module."""
 
 PRIMARY_FLAGS: tuple[str, ...] = ("hypocalcemia", "neuropathy", "pad", "pregnancy")
 SECONDARY_FLAGS: tuple[str, ...] = (

@@ -38,13 +38,15 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
 
 class PipelinePaths(dg.ConfigurableResource):
-    """Where batches land and where reports, published snapshots and run summaries go (from Settings)."""
+    """Where batches land and where reports, published snapshots and run summaries go (from Settings), and the
+    site's code-system map when it has one."""
 
     landing_dir: str
     reports_dir: str
     published_dir: str
     runs_dir: str
     key_file: str
+    code_system_map_file: str = ""  # the site's SYSTEM labels ("" = the project's only)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelinePaths:  # noqa: F821 (import cycle)
@@ -54,4 +56,9 @@ class PipelinePaths(dg.ConfigurableResource):
             published_dir=str(settings.published_dir),
             runs_dir=str(settings.runs_dir),
             key_file=str(settings.key_file),
+            code_system_map_file=str(settings.code_system_map_file or ""),
         )
+
+    @property
+    def code_system_map(self) -> Path | None:
+        return Path(self.code_system_map_file) if self.code_system_map_file else None

@@ -27,7 +27,10 @@ ENV_PREFIX = "CRAMP_COHORT_"
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "db_path": ("DB", "DB_PATH"),
     "landing_dir": ("LANDING", "LANDING_DIR"),
+    "code_system_map_file": ("CODE_SYSTEM_MAP", "CODE_SYSTEM_MAP_FILE"),
 }
+# Path settings that may be left unset (None): empty means none.
+_OPTIONAL_PATHS = ("code_system_map_file",)
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 _STATUSES = ("running", "stopped")
 _LOG_FORMATS = ("json", "keyvalue")
@@ -48,6 +51,10 @@ class Settings:
     # Data-quality checks with their thresholds (GX suite JSON per staging table). Clinical thresholds are not
     # settings: they live in the versioned seed files (sql/seeds/), and changing them bumps the phenotype version.
     expectations_dir: Path = EXPECTATIONS_DIR
+    # The site's own SYSTEM labels for conditions (CSV: source_system,code_system,note), added to the project's
+    # (blank, SNOMED-CT, http://snomed.info/sct, ICD-10-CM, http://hl7.org/fhir/sid/icd-10-cm). Its contents
+    # enter the phenotype version: a mapping changes which rows match.
+    code_system_map_file: Path | None = None
     schedule_cron: str = "0 3 * * *"  # the daily safety-net schedule
     schedule_timezone: str = "UTC"
     sensor_interval_seconds: int = 60  # how often the landing sensor looks at landing_dir
@@ -94,7 +101,11 @@ class Settings:
         out: dict[str, object] = {}
         for name, value in values.items():
             default = known[name].default
-            if isinstance(default, Path):
+            if name in _OPTIONAL_PATHS:
+                if value is not None and not isinstance(value, str | Path):
+                    raise SettingsError(f"setting {name}: expected a path, got {value!r}")
+                out[name] = Path(str(value)).expanduser() if value is not None and str(value).strip() else None
+            elif isinstance(default, Path):
                 if not isinstance(value, str | Path) or not str(value).strip():
                     raise SettingsError(f"setting {name}: expected a path, got {value!r}")
                 out[name] = Path(str(value)).expanduser()
@@ -141,6 +152,13 @@ class Settings:
                 shlex.split(self.failure_command)
             except ValueError as exc:
                 raise SettingsError(f"setting failure_command: {exc}") from exc
+        if self.code_system_map_file is not None:
+            from pipelines.cohort.code_systems import CodeSystemMapError, code_system_labels
+
+            try:
+                code_system_labels(self.code_system_map_file)
+            except CodeSystemMapError as exc:
+                raise SettingsError(f"setting code_system_map_file: {exc}") from exc
         if self.failure_webhook:
             url = urlparse(self.failure_webhook)
             if url.scheme not in ("http", "https") or not url.netloc:

@@ -20,7 +20,8 @@ create table staging.conditions (
 );
 create table staging.observations (
     patient_id varchar, encounter_id varchar, observed_at timestamp, observation_date date,
-    code_system varchar, code varchar, value_text varchar, value_numeric double, units varchar
+    code_system varchar, code varchar, value_text varchar, value_numeric double, value_comparator varchar,
+    units varchar
 );
 """
 
@@ -38,7 +39,7 @@ def add_labs(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str, flo
     for patient_id, day, code, value, units in rows:
         con.execute(
             "insert into staging.observations values (?, 'e1', cast(? as timestamp) + interval 8 hour, "
-            "cast(? as date), 'LOINC', ?, ?, ?, ?)",
+            "cast(? as date), 'LOINC', ?, ?, ?, null, ?)",
             [patient_id, day, day, code, str(value), value, units],
         )
 
@@ -121,16 +122,17 @@ def test_icd_prefix_and_exact_matching(con: duckdb.DuckDBPyConnection) -> None:
     build_reference_data(con)
     prefix, exact = con.execute(
         "select "
-        "(select code_key from ref.value_set_codes where value_set = 'cramp' and match = 'prefix' limit 1), "
-        "(select code_key from ref.value_set_codes where value_set = 'cramp' and match = 'exact' "
+        "(select code_key from ref.value_set_codes where value_set = 'neuropathy' and match = 'prefix' "
+        "order by code_key limit 1), "
+        "(select code_key from ref.value_set_codes where value_set = 'neuropathy' and match = 'exact' "
         "and code_system = 'ICD10CM' order by code_key limit 1)"
     ).fetchone()
     rows = [
-        ("child_of_prefix", "ICD10CM", prefix + "XXA"),  # a prefix entry matches its children
+        ("child_of_prefix", "ICD10CM", prefix + "9"),  # a prefix entry matches its children
         ("prefix_itself", "ICD10CM", prefix),
         ("child_of_exact", "ICD10CM", exact + "9"),  # an exact entry does not
         ("exact_itself", "ICD10CM", exact),
-        ("unknown_system", "UNKNOWN", exact),  # a system outside input.md never matches
+        ("unknown_system", "UNKNOWN", exact),  # a system outside the accepted labels never matches
     ]
     for patient_id, system, code in rows:
         con.execute(
@@ -139,7 +141,7 @@ def test_icd_prefix_and_exact_matching(con: duckdb.DuckDBPyConnection) -> None:
         )
     build_tables(con, ASSET_MODELS["condition_matches"])
     matched = con.execute(
-        "select distinct patient_id from cohort.condition_matches where value_set = 'cramp' order by 1"
+        "select distinct patient_id from cohort.condition_matches where value_set = 'neuropathy' order by 1"
     ).fetchall()
     assert matched == [("child_of_prefix",), ("exact_itself",), ("prefix_itself",)]
 
@@ -170,7 +172,7 @@ def test_phenotype_version_follows_every_seed(tmp_path: Path) -> None:
     shutil.copytree(seeds.SEEDS_DIR, copy)
     original = seeds.phenotype_version(copy)
     assert original == seeds.phenotype_version()
-    assert original.startswith("cramp-risk-1+")
+    assert original.startswith("cramp-risk-2+")
     for path in seeds.seed_files(copy):
         saved = path.read_bytes()
         path.write_bytes(saved + b"\n")

@@ -24,21 +24,26 @@ SAMPLE = PROJECT_ROOT / "data_samples" / "synthea_sample"
 QUARANTINE_FATES = ("superseded", "staged_excluded")  # the other expected fates are quarantine reason codes
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sample_run")
+def _run_sample(root: Path, key_file: Path) -> Path:
+    """Every batch of the sample, in order, into a fresh warehouse under root; returns the DuckDB file."""
     settings = Settings.load(
         db_path=root / "warehouse.duckdb",
         reports_dir=root / "reports",
         published_dir=root / "published",
         runs_dir=root / "runs",
-        key_file=root / "hmac.key",
+        key_file=key_file,
     )
     instance = dg.DagsterInstance.ephemeral()
     for batch_dir in sorted(d for d in SAMPLE.iterdir() if d.is_dir() and not d.name.startswith("_")):
         outcome = run_batch(batch_dir, settings=settings, instance=instance)
         assert outcome.success, format_outcome_line(outcome)
     return settings.db_path
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sample_run")
+    return _run_sample(root, root / "hmac.key")
 
 
 def _query(db: Path, sql: str) -> pl.DataFrame:
@@ -108,3 +113,50 @@ def test_reconciliation_and_staging_counts_match(warehouse: Path) -> None:
         table = row["source_file"].removesuffix(".csv")
         staged = _query(warehouse, f"select count(*) as n from staging.{table}")["n"].item()
         assert staged == row["rows_in_staging"], table
+
+
+# Columns that name the run itself (its id and build time): the only ones two runs may differ in.
+RUN_IDENTITY = {"run_id", "built_at"}
+
+
+def test_two_clean_runs_give_identical_cohort_and_mart_tables(
+    warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("sample_rerun")
+    again = _run_sample(root, warehouse.parent / "hmac.key")  # same key: the same de-identified keys
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{warehouse}' as first_run (read_only)")
+        con.execute(f"attach '{again}' as second_run (read_only)")
+        tables = {
+            run: con.execute(
+                "select schema_name || '.' || table_name from duckdb_tables() "
+                "where database_name = ? and schema_name in ('cohort', 'marts') order by 1",
+                [run],
+            ).fetchall()
+            for run in ("first_run", "second_run")
+        }
+        assert tables["first_run"] == tables["second_run"]
+        assert len(tables["first_run"]) > 15
+        differing = {}
+        for (table,) in tables["first_run"]:
+            schema, name = table.split(".")
+            columns = [
+                column
+                for (column,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'first_run' "
+                    "and schema_name = ? and table_name = ? order by column_index",
+                    [schema, name],
+                ).fetchall()
+                if column not in RUN_IDENTITY
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
+            first, second = f"select {listed} from first_run.{table}", f"select {listed} from second_run.{table}"
+            rows = con.execute(
+                f"select count(*) from (({first} except all {second}) union all ({second} except all {first}))"
+            ).fetchone()[0]
+            if rows:
+                differing[table] = rows
+    finally:
+        con.close()
+    assert differing == {}

@@ -39,13 +39,27 @@ def test_run_succeeds_and_checks_pass(run: tuple[dg.ExecuteInProcessResult, Path
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert evaluations["flags_match_evidence"].passed
     assert evaluations["one_row_per_patient"].passed
-    # the male patient's pregnancy code is reported as a plausibility failure (warning)
+    # the male patients' pregnancy codes (GENDER M, 'M<TAB>', 'Male') are reported as a plausibility failure
     assert not evaluations["pregnancy_codes_on_male_patients"].passed
-    assert evaluations["pregnancy_codes_on_male_patients"].metadata["patients"].value == 1
+    assert evaluations["pregnancy_codes_on_male_patients"].metadata["patients"].value == 3
     excluded = evaluations["excluded_labs"].metadata
     assert excluded["unknown_unit"].value == 2  # calcium 7.0 mg% and the 22q11 child's calcium 9.4 mg%
     assert excluded["implausible"].value == 2  # calcium 45 mg/dL and 0.4 mmol/L
-    assert excluded["not_numeric"].value == 1  # calcium 'hemolyzed'
+    # calcium 'hemolyzed' and '-inf', hCG 'NaN', 'inf' and '1e400', magnesium '1,5'
+    assert excluded["not_numeric"].value == 6
+    # hCG '>10' and '<5', ionized '<1.12', total calcium '<7.0', albumin '<2.0'
+    assert excluded["censored"].value == 5
+    # condition rows whose SYSTEM label is not an accepted one, counted per label (a warning)
+    systems = evaluations["condition_code_systems_matched"]
+    assert not systems.passed
+    labels = {key: value.value for key, value in systems.metadata.items() if key.startswith("label ")}
+    assert labels == {
+        "label ICD-10": 2,
+        "label ICD10CM": 1,
+        "label SNOMED": 1,
+        "label SNOMEDCT": 1,
+        "label ICD-9-CM": 1,
+    }
 
 
 def test_every_vignette_patient_has_an_expectation() -> None:
@@ -163,7 +177,7 @@ def test_pregnancy_episodes_merge(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_phenotype_version_on_every_cohort_row(con: duckdb.DuckDBPyConnection) -> None:
     version = phenotype_version()
-    assert version.startswith("cramp-risk-1+") and len(version) == len("cramp-risk-1+") + 8
+    assert version.startswith("cramp-risk-2+") and len(version) == len("cramp-risk-2+") + 8
     tables = [
         name
         for (name,) in con.execute(

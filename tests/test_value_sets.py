@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import simple_icd_10_cm as icd
+from value_set_derivation import outcome_codes, pregnancy_entries
 
 from pipelines.cohort.seeds import SEEDS_DIR
 
@@ -20,7 +21,8 @@ INTENDED_OVERLAPS = {
     frozenset({"cramp", "dehydration_heat"}),  # T67.2 heat cramp is a cramp and a heat effect
     frozenset({"pad", "claudication"}),  # I70.21 claudication sets pad and the mimic
     frozenset({"neuropathy", "pregnancy"}),  # O26.82 pregnancy related peripheral neuritis
-    frozenset({"diabetes", "diabetic_neuropathy"}),  # E1x.4 is diabetes with neuropathy
+    frozenset({"diabetes", "diabetic_neuropathy"}),  # E1x.4x is diabetes with neuropathy
+    frozenset({"diabetes", "pad"}),  # E1x.51 / E1x.52 diabetic peripheral angiopathy is PAD in a diabetic
 }
 
 
@@ -147,3 +149,91 @@ def test_lab_seeds_refer_to_lab_value_sets() -> None:
     factors = {(row["measure"], row["unit"]): float(row["factor_to_canonical"]) for row in units}
     for measure, unit in canonical:
         assert factors[(measure, unit.lower())] == 1, measure
+
+
+def _in_o09_o48(code: str) -> bool:
+    return code.startswith("O") and code[1:3].isdigit() and 9 <= int(code[1:3]) <= 48
+
+
+def _entries(value_set: str) -> set[tuple[str, str]]:
+    return {(row["code"], row["match"]) for row in ICD_ROWS if row["value_set"] == value_set}
+
+
+def test_o09_o48_split_matches_the_icd10cm_titles() -> None:
+    """The childbirth / puerperium codes of O09-O48, re-derived from the FY2026 titles: they end a pregnancy
+    (exact codes of pregnancy_outcome) and pregnancy covers every other code of O09-O48, nothing more."""
+    outcome = {code for code, match in _entries("pregnancy_outcome") if _in_o09_o48(code)}
+    assert all(match == "exact" for code, match in _entries("pregnancy_outcome") if _in_o09_o48(code))
+    assert sorted(outcome) == outcome_codes()
+    assert len(outcome) > 50
+    pregnancy = sorted(entry for entry in _entries("pregnancy") if _in_o09_o48(entry[0]))
+    assert pregnancy == pregnancy_entries()
+
+
+def test_pregnancy_and_outcome_share_no_code(icd_codes: set[str]) -> None:
+    by_category: dict[str, list[str]] = defaultdict(list)
+    for code in icd_codes:
+        by_category[code[:3]].append(code)
+
+    def covered(value_set: str) -> set[str]:
+        out: set[str] = set()
+        for code, match in _entries(value_set):
+            key = _key(code)
+            out |= {c for c in by_category[key[:3]] if c.startswith(key)} if match == "prefix" else {key}
+        return out
+
+    assert covered("pregnancy") & covered("pregnancy_outcome") == set()
+    for code in ("O24.430", "O13.5", "O10.02", "O26.63"):  # puerperium / childbirth: end, never start
+        assert _key(code) in covered("pregnancy_outcome") - covered("pregnancy"), code
+    for code in ("O24.410", "O13.3", "O26.821", "O48.0"):  # in pregnancy: start
+        assert _key(code) in covered("pregnancy") - covered("pregnancy_outcome"), code
+    for code in ("O62.2", "O70.0", "O75.9"):  # labor and delivery complications: neither
+        assert _key(code) not in covered("pregnancy") | covered("pregnancy_outcome"), code
+
+
+# Membership the clinical review asked for (code -> value sets it must / must not be in).
+MEMBERSHIP = {
+    "T67.2XXA": ({"cramp", "dehydration_heat"}, set()),
+    "T67.2XXD": ({"dehydration_heat"}, {"cramp"}),
+    "T67.2XXS": ({"dehydration_heat"}, {"cramp"}),
+    "E11.43": ({"diabetes"}, {"diabetic_neuropathy", "neuropathy"}),
+    "E11.42": ({"diabetes", "diabetic_neuropathy"}, set()),
+    "E11.610": ({"diabetes", "diabetic_neuropathy"}, set()),
+    "E11.51": ({"diabetes", "pad"}, set()),
+    "E13.52": ({"diabetes", "pad"}, set()),
+    "I70.311": ({"pad", "claudication"}, set()),
+    "I70.711": ({"pad", "claudication"}, set()),
+    "M48.062": ({"neurogenic_claudication"}, {"pad", "claudication"}),
+    "E20.9": ({"hypoparathyroidism"}, {"hypocalcemia"}),
+    "E20.810": ({"hypoparathyroidism"}, set()),
+    "E89.2": ({"hypoparathyroidism"}, set()),
+    "E61.2": ({"hypomagnesemia"}, set()),
+    "G47.61": ({"restless_legs"}, {"cramp", "nocturnal_cramp"}),
+    "G57.51": ({"neuropathy"}, set()),
+    "Z33.2": ({"pregnancy_outcome"}, {"pregnancy"}),
+    "Z39.2": ({"pregnancy_outcome"}, {"pregnancy"}),
+    "Z32.01": ({"pregnancy"}, set()),
+    "R61": ({"dehydration_heat"}, set()),
+    "I87.011": ({"venous_stasis_edema"}, set()),
+    "E89.0": ({"thyroid_disease"}, set()),
+}
+
+
+@pytest.mark.parametrize("code", sorted(MEMBERSHIP))
+def test_reviewed_codes_are_in_the_right_value_sets(code: str) -> None:
+    must, must_not = MEMBERSHIP[code]
+    key = _key(code)
+    sets = {
+        row["value_set"]
+        for row in ICD_ROWS
+        if key == _key(row["code"]) or (row["match"] == "prefix" and key.startswith(_key(row["code"])))
+    }
+    assert must <= sets and not (must_not & sets), sets
+
+
+def test_unverified_lab_codes_say_so() -> None:
+    # LOINC codes taken from public code rather than a LOINC release carry verified = false
+    unverified = {"1994-3", "1995-0", "17863-2", "2000-8", "61151-7", "61152-5", "19080-1", "21198-7", "2106-3"}
+    verified = {row["code"]: row["verified"] for row in ROWS if row["code_system"] == "LOINC"}
+    assert unverified <= set(verified)
+    assert {code for code in unverified if verified[code] != "false"} == set()

@@ -36,7 +36,7 @@ def excluded_lab_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             "select exclusion_reason, count(*) from cohort.lab_results where not usable group by all"
         ).fetchall()
     )
-    counts = {reason: int(rows.get(reason, 0)) for reason in ("unknown_unit", "implausible", "not_numeric")}
+    counts = {reason: int(rows.get(reason, 0)) for reason in ("unknown_unit", "implausible", "not_numeric", "censored")}
     counts["lab_rows"] = int(con.execute("select count(*) from cohort.lab_results").fetchone()[0])
     return counts
 
@@ -47,3 +47,23 @@ def male_pregnancy_codes(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         "select count(*), count(distinct patient_id) from cohort.pregnancy_intervals where is_male"
     ).fetchone()
     return int(rows), int(patients)
+
+
+def unmatched_code_system_labels(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Staged condition rows whose SYSTEM label names no accepted code system, per label (most rows first).
+
+    Those rows never match a value set; a label listed here is either another coding (WHO ICD-10, ICD-9-CM, ...)
+    or a site spelling of an accepted one, which the site can map (setting `code_system_map_file`).
+    """
+    rows = con.execute(
+        """
+        -- labels compare trimmed and upper-case, as the code-system map matches them
+        select upper(coalesce(source_system, '')) as label, count(*) as n
+        from staging.conditions
+        where code_system = 'UNKNOWN'
+        group by all
+        order by n desc, label
+        """
+    ).fetchall()
+    return {label: int(n) for label, n in rows}
+

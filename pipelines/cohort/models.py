@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.cohort import seeds
+from pipelines.cohort.code_systems import write_code_system_map
 from pipelines.sql_runner import materialize_table
 
 # asset name -> the tables it builds, in order (upstream first)
@@ -47,11 +48,13 @@ def build_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dic
 
 
 def build_reference_data(
-    con: duckdb.DuckDBPyConnection, seeds_dir: Path = seeds.SEEDS_DIR
+    con: duckdb.DuckDBPyConnection, seeds_dir: Path = seeds.SEEDS_DIR, code_system_map_file: Path | None = None
 ) -> tuple[str, dict[str, int]]:
-    """Loads every seed into `ref`, writes the phenotype version, builds the derived ref tables."""
+    """Loads every seed into `ref`, writes the phenotype version and the code-system labels in use (the project's
+    and the site's), builds the derived ref tables."""
     counts = {f"ref.{table}": rows for table, rows in seeds.load_seeds(con, seeds_dir).items()}
-    version = seeds.phenotype_version(seeds_dir)
+    counts["ref.code_system_map"] = write_code_system_map(con, "ref.code_system_map", code_system_map_file)
+    version = seeds.phenotype_version(seeds_dir, code_system_map_file)
     seeds.write_version(con, version)
     counts.update(build_tables(con, ASSET_MODELS["reference_data"]))
     relation = con.sql("select * from ref.parameters")
@@ -63,9 +66,9 @@ def build_reference_data(
     return version, counts
 
 
-def build_phenotype(con: duckdb.DuckDBPyConnection) -> str:
+def build_phenotype(con: duckdb.DuckDBPyConnection, code_system_map_file: Path | None = None) -> str:
     """Builds every `ref` and `cohort` table in order over the current `staging`; returns the version."""
-    version, _ = build_reference_data(con)
+    version, _ = build_reference_data(con, code_system_map_file=code_system_map_file)
     for asset, tables in ASSET_MODELS.items():
         if asset != "reference_data":
             build_tables(con, tables)

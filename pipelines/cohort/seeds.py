@@ -1,7 +1,8 @@
 """Seed CSVs under sql/seeds/ loaded into schema `ref` with explicit column types, and the phenotype version.
 
 The phenotype version is the base version from `phenotype_parameters.csv` plus a hash over the bytes of every
-seed file, so that any change to a value set, unit, window or threshold is visible on every output row.
+seed file and of the site's code-system map (when the site has one), so that any change to a value set, unit,
+window, threshold or accepted code-system label is visible on every output row.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import SQL_DIR
+from pipelines.cohort.code_systems import site_map_bytes
 
 SEEDS_DIR = SQL_DIR / "seeds"
 
@@ -59,6 +61,11 @@ SEED_COLUMN_TYPES: dict[str, dict[str, str]] = {
         "weeks": "integer",
         "description": "varchar",
     },
+    "code_systems": {
+        "source_system": "varchar",
+        "code_system": "varchar",
+        "note": "varchar",
+    },
 }
 
 
@@ -67,14 +74,19 @@ def seed_files(seeds_dir: Path = SEEDS_DIR) -> list[Path]:
     return sorted(seeds_dir.glob("*.csv"), key=lambda p: p.name)
 
 
-def phenotype_version(seeds_dir: Path = SEEDS_DIR) -> str:
-    """`<base version>+<first 8 hex of SHA-256 over all seed files>`, e.g. `cramp-risk-1+1a2b3c4d`."""
+def phenotype_version(seeds_dir: Path = SEEDS_DIR, code_system_map_file: Path | None = None) -> str:
+    """`<base version>+<first 8 hex of SHA-256 over all seed files and the site's code-system map>`,
+    e.g. `cramp-risk-2+1a2b3c4d`. Without a site map the hash is over the seed files alone."""
     digest = hashlib.sha256()
     for path in seed_files(seeds_dir):
         # The name is hashed too, so that renaming a seed (a different table) changes the version.
         digest.update(path.name.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
+    if code_system_map_file is not None:
+        # its contents, not its name: a site may keep the file anywhere
+        digest.update(b"\0site code-system map\0")
+        digest.update(site_map_bytes(code_system_map_file))
     return f"{base_version(seeds_dir)}+{digest.hexdigest()[:8]}"
 
 

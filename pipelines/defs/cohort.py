@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.cohort.checks import evidence_matches_flags, excluded_lab_counts, male_pregnancy_codes
+from pipelines.cohort.checks import (
+    evidence_matches_flags,
+    excluded_lab_counts,
+    male_pregnancy_codes,
+    unmatched_code_system_labels,
+)
 from pipelines.cohort.models import ASSET_MODELS, build_reference_data, build_tables
 from pipelines.cohort.seeds import phenotype_version
-from pipelines.resources import DuckDBWarehouse
+from pipelines.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.sql_runner import row_count
 
 GROUP = "cohort"
@@ -30,12 +35,13 @@ def _build(warehouse: DuckDBWarehouse, asset: str) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=metadata)
 
 
-# The phenotype version as code version: Dagster marks everything downstream stale when a seed changes.
+# The phenotype version as code version: Dagster marks everything downstream stale when a seed changes. (A site's
+# code-system map enters the version written on the rows, not this marker: it is read when the asset runs.)
 @dg.asset(group_name=GROUP, kinds={"duckdb"}, code_version=phenotype_version())
-def reference_data(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+def reference_data(warehouse: DuckDBWarehouse, paths: PipelinePaths) -> dg.MaterializeResult:
     """One table per seed CSV in `ref` (value sets, units, parameters, rules) + the phenotype version."""
     with warehouse.connect() as con:
-        version, counts = build_reference_data(con)
+        version, counts = build_reference_data(con, code_system_map_file=paths.code_system_map)
     return dg.MaterializeResult(metadata={"rows": sum(counts.values()), "phenotype_version": version, **counts})
 
 
@@ -117,13 +123,34 @@ def one_row_per_patient(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=lab_results)
 def excluded_labs(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
-    """Lab rows excluded from flagging (unknown unit, implausible, not numeric): reported, not fatal."""
+    """Lab rows excluded from flagging (unknown unit, implausible, not numeric, censored without a verdict):
+    reported, not fatal."""
     with warehouse.connect(read_only=True) as con:
         counts = excluded_lab_counts(con)
     return dg.AssetCheckResult(
         passed=True,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={reason: rows for reason, rows in counts.items()},
+    )
+
+
+@dg.asset_check(asset=condition_matches)
+def condition_code_systems_matched(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+    """Condition rows whose SYSTEM label matched no accepted code system (they match no value set), per label:
+    reported, not fatal. A site maps its own spellings with the code_system_map_file setting."""
+    with warehouse.connect(read_only=True) as con:
+        labels = unmatched_code_system_labels(con)
+    return dg.AssetCheckResult(
+        passed=not labels,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failing_rows": sum(labels.values()),
+            "labels": len(labels),
+            "threshold": 0,
+            "kahn_category": "conformance",
+            # the 20 labels with most rows, each cut to 80 characters (a label is delivered text)
+            **{f"label {label[:80]}": rows for label, rows in list(labels.items())[:20]},
+        },
     )
 
 
@@ -156,5 +183,11 @@ defs = dg.Definitions(
         care_gaps,
         cohort_attrition,
     ],
-    asset_checks=[flags_match_evidence, one_row_per_patient, excluded_labs, pregnancy_codes_on_male_patients],
+    asset_checks=[
+        flags_match_evidence,
+        one_row_per_patient,
+        excluded_labs,
+        condition_code_systems_matched,
+        pregnancy_codes_on_male_patients,
+    ],
 )

@@ -92,10 +92,12 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description=f"One current row per natural key of {name}, typed, newest batch wins (staging.{name}).",
     )
-    def staging_file(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    def staging_file(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+    ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             ensure_schemas(con)
-            prepare_staging(con)
+            prepare_staging(con, paths.code_system_map)
             for layout_name in ("patients", "encounters", name):
                 ensure_raw_view(con, LAYOUTS[layout_name])
             result = build_staging_table(con, name)

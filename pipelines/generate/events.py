@@ -292,6 +292,10 @@ def _planted_frames(
     days = np.concatenate([cond["start_day"].to_numpy(), obs["day"].to_numpy()])
     cps = np.concatenate([cond["cp"].to_numpy(), obs["cp"].to_numpy()])
     start = days * DAY + rng.integers(7 * 3600, 18 * 3600, days.size)
+    # a lab planted at a fixed time of day (albumin pairing by the hour) keeps it
+    hours = obs["hour"].to_numpy()
+    fixed = ~np.isnan(hours)
+    start[cond.height :][fixed] = obs["day"].to_numpy()[fixed] * DAY + np.round(hours[fixed] * 3600).astype(np.int64)
     visit = codebook.background_of("encounter").row(2, named=True)  # an "encounter for symptom"
     base = np.round(80 + rng.random(days.size) * 120, 2)
     enc = pl.DataFrame(

@@ -88,7 +88,14 @@ def generate_extract(
         planted = plant(rng, n_cramp, codebook)
         cramp = np.zeros(n, dtype=bool)
         cramp[cramp_pids] = True
-        people = population(rng, n, cramp, planted.patients["sex"].to_numpy(), planted.patients["birth_day"].to_numpy())
+        people = population(
+            rng,
+            n,
+            cramp,
+            planted.patients["sex"].to_numpy(),
+            planted.patients["birth_day"].to_numpy(),
+            planted.patients["gender_text"].to_numpy(),
+        )
         events = build_events(rng, people, planted, cramp_pids, codebook)
         tables = batching.split(text_tables(events, people, pools, rng), people, batches, rng)
         for table in TABLE_ORDER:

@@ -20,14 +20,23 @@ CITIES = (
 RACES = ("white", "black", "asian", "native", "other")
 RACE_WEIGHTS = np.array([0.6, 0.12, 0.15, 0.03, 0.10])
 MARITAL = ("M", "S", "D", "W", "")
+# GENDER as some extracts spell it (the pipeline reads M / MALE and F / FEMALE, trimmed, any case)
+GENDER_SPELLINGS = {"M": ("Male", "MALE", "male", " M"), "F": ("Female", "FEMALE", "female", "F\t")}
+GENDER_SPELLED_SHARE = 0.1
 
 
 def population(
-    rng: np.random.Generator, n: int, cramp: np.ndarray, cramp_sex: np.ndarray, cramp_birth: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    cramp: np.ndarray,
+    cramp_sex: np.ndarray,
+    cramp_birth: np.ndarray,
+    cramp_gender_text: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Internal patients frame: pid, patient_id, birth_day, death_day (null = alive), sex, cramp + text columns.
 
-    Cramp patients get the sex and birth day their scenarios were planted for, and no DEATHDATE.
+    Cramp patients get the sex and birth day their scenarios were planted for (and the GENDER spelling a scenario
+    asks for), and no DEATHDATE. `sex` is always M or F; `_gender_text` is GENDER as written.
     """
     age_days = (rng.beta(1.3, 1.6, n) * 100 * 365.2425).astype(np.int64)
     birth = ANCHOR_DAY - 2 - age_days
@@ -42,6 +51,14 @@ def population(
     first = np.where(sex == "F", np.array(FIRST_F)[rng.integers(0, 12, n)], np.array(FIRST_M)[rng.integers(0, 12, n)])
     race = np.array(RACES)[np.searchsorted(np.cumsum(RACE_WEIGHTS), rng.random(n), side="right").clip(0, 4)]
     adult = (ANCHOR_DAY - birth) > 18 * 365
+    spelling = rng.integers(0, 4, n)
+    spelled = np.where(
+        sex == "M", np.array(GENDER_SPELLINGS["M"])[spelling], np.array(GENDER_SPELLINGS["F"])[spelling]
+    )
+    gender_text = np.where(rng.random(n) < GENDER_SPELLED_SHARE, spelled, sex).astype(object)
+    if cramp_gender_text is not None:
+        chosen = np.asarray(cramp_gender_text, dtype=object)
+        gender_text[np.flatnonzero(cramp)[chosen != ""]] = chosen[chosen != ""]
     frame = pl.DataFrame(
         {
             "pid": np.arange(n),
@@ -50,6 +67,7 @@ def population(
             "death_day": pl.Series(np.where(dead, death, 0), dtype=pl.Int64),
             "dead": dead,
             "sex": sex,
+            "_gender_text": gender_text.astype(str),
             "cramp": cramp,
             "_first": first,
             "_first_n": rng.integers(10, 999, n),
@@ -111,7 +129,7 @@ def patients_output(people: pl.DataFrame, death_known: pl.Expr) -> pl.DataFrame:
         pl.col("MARITAL").replace("", None),
         "RACE",
         "ETHNICITY",
-        pl.col("sex").alias("GENDER"),
+        pl.col("_gender_text").alias("GENDER"),
         pl.format("{}  California  US", "CITY").alias("BIRTHPLACE"),
         pl.format("{} Hills Branch", pl.col("_street").cast(pl.String)).alias("ADDRESS"),
         "CITY",

@@ -19,10 +19,10 @@ CRAMP_CODE_WEIGHTS = (0.35, 0.2, 0.25, 0.1, 0.1)  # order of the `cramp` pick li
 
 @dataclass
 class Planted:
-    """Cramp patients of one chunk: `patients` (cp, sex, birth_day, scenario) and their planted rows.
+    """Cramp patients of one chunk: `patients` (cp, sex, birth_day, gender_text, scenario) and their planted rows.
 
-    `conditions`: cp, code_system, code, description, start_day, stop_day.
-    `observations`: cp, code_system, code, description, day, value, units, value_type, trap.
+    `conditions`: cp, code_system, code, description, start_day, stop_day (code_system ICD10 = WHO ICD-10).
+    `observations`: cp, code_system, code, description, day, hour (null = any time), value, units, value_type, trap.
     """
 
     patients: pl.DataFrame
@@ -53,6 +53,7 @@ def plant(rng: np.random.Generator, n: int, codebook: CodeBook) -> Planted:
 
     cond_parts = [_cramp_events(rng, event_days, has_event, pattern, pattern_names, codebook)]
     obs_parts: list[pl.DataFrame] = []
+    gender_text = np.full(n, "", dtype=object)
     n_events = has_event.sum(axis=1)
     for share, variants in FAMILIES.values():
         in_family = rng.random(n) < share
@@ -71,11 +72,15 @@ def plant(rng: np.random.Generator, n: int, codebook: CodeBook) -> Planted:
             if cps.size == 0:
                 continue
             labels.append(pl.DataFrame({"cp": cps, "label": np.full(cps.size, variant.name)}))
+            if variant.gender:
+                gender_text[cps] = variant.gender
             for row in variant.rows:
                 part = _planted_rows(row, cps, focus_day[cps], birth_day[cps], codebook)
                 (cond_parts if row.kind == "dx" else obs_parts).append(part)
 
-    patients = pl.DataFrame({"cp": np.arange(n), "sex": sex, "birth_day": birth_day}).join(
+    patients = pl.DataFrame(
+        {"cp": np.arange(n), "sex": sex, "birth_day": birth_day, "gender_text": gender_text.astype(str)}
+    ).join(
         pl.concat(labels).group_by("cp", maintain_order=True).agg(pl.col("label").str.join(";").alias("scenario")),
         on="cp",
         how="left",
@@ -144,7 +149,7 @@ def _planted_rows(
         return pl.DataFrame(
             {
                 "cp": cps,
-                "code_system": np.full(n, pick.code_system),
+                "code_system": np.full(n, row.system or pick.code_system),
                 "code": np.full(n, pick.code),
                 "description": np.full(n, pick.description),
                 "start_day": day,
@@ -159,6 +164,7 @@ def _planted_rows(
             "code": np.full(n, pick.code),
             "description": np.full(n, pick.description),
             "day": day,
+            "hour": pl.Series([row.hour] * n, dtype=pl.Float64),
             "value": np.full(n, row.value),
             "units": np.full(n, row.units),
             "value_type": np.full(n, "numeric" if row.kind == "lab" else "text"),
@@ -175,6 +181,7 @@ def _empty_observations() -> pl.DataFrame:
             "code": pl.String,
             "description": pl.String,
             "day": pl.Int64,
+            "hour": pl.Float64,
             "value": pl.String,
             "units": pl.String,
             "value_type": pl.String,

@@ -106,9 +106,14 @@ TEXT_COLUMN = {
     "medications": "DESCRIPTION",
     "procedures": "DESCRIPTION",
 }
+# SYSTEM as extracts write it, by the row's variant (0-9): the accepted labels, in any case, with white space
+# around them, or blank for SNOMED CT. WHO ICD-10 (internal system ICD10) is written "ICD-10" and never matches.
 SYSTEM_TEXT = {
-    "SNOMED": ("SNOMED-CT", "http://snomed.info/sct"),
-    "ICD10CM": ("ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm"),
+    "SNOMED": ("SNOMED-CT",) * 6 + ("http://snomed.info/sct",) * 2 + ("", "snomed-ct\t"),
+    "ICD10CM": ("ICD-10-CM",) * 6
+    + ("http://hl7.org/fhir/sid/icd-10-cm",) * 2
+    + (" icd-10-cm\t", "Http://Hl7.Org/fhir/sid/icd-10-cm"),
+    "ICD10": ("ICD-10",) * 10,
 }
 
 
@@ -225,14 +230,29 @@ def _common(key: pl.Expr) -> list[pl.Expr]:
 
 def _conditions(df: pl.DataFrame) -> pl.DataFrame:
     icd = pl.col("code_system") == "ICD10CM"
-    url = pl.col("variant") % 10 >= 7
     ts_style = pl.col("variant") % 20 == 3  # other exporters write condition timestamps
     time_of_day = pl.col("start_s") % DAY
     stop_s = pl.col("stop_day") * DAY + time_of_day
     code_norm = (
         pl.when(icd)
         .then(pl.col("code").str.replace(".", "", literal=True).str.to_uppercase())
-        .otherwise(pl.col("code"))
+        .otherwise(pl.col("code").str.to_uppercase())
+    )
+    system_text = pl.lit(None, dtype=pl.String)
+    for system, labels in SYSTEM_TEXT.items():
+        system_text = (
+            pl.when(pl.col("code_system") == system)
+            .then(pl.col("variant").mod(10).replace_strict(dict(enumerate(labels)), return_dtype=pl.String))
+            .otherwise(system_text)
+        )
+    code_text = pl.when(icd & ((pl.col("variant") // 10) % 10 >= 6)).then(code_norm).otherwise(pl.col("code"))
+    # white space around a code, as some extracts deliver it (a tab after it, a no-break space before it)
+    code_text = (
+        pl.when((pl.col("variant") // 100) % 10 == 0)
+        .then(code_text + "\t")
+        .when((pl.col("variant") // 100) % 10 == 1)
+        .then("\u00a0" + code_text)
+        .otherwise(code_text)
     )
     return df.select(
         pl.when(ts_style)
@@ -242,11 +262,8 @@ def _conditions(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(ts_style).then(ts_text(stop_s)).otherwise(date_text(pl.col("stop_day"))).alias("STOP"),
         "PATIENT",
         pl.col("encounter_id").alias("ENCOUNTER"),
-        pl.when(icd)
-        .then(pl.when(url).then(pl.lit(SYSTEM_TEXT["ICD10CM"][1])).otherwise(pl.lit(SYSTEM_TEXT["ICD10CM"][0])))
-        .otherwise(pl.when(url).then(pl.lit(SYSTEM_TEXT["SNOMED"][1])).otherwise(pl.lit(SYSTEM_TEXT["SNOMED"][0])))
-        .alias("SYSTEM"),
-        pl.when(icd & ((pl.col("variant") // 10) % 10 >= 6)).then(code_norm).otherwise(pl.col("code")).alias("CODE"),
+        system_text.alias("SYSTEM"),
+        code_text.alias("CODE"),
         pl.col("description").alias("DESCRIPTION"),
         pl.col("pid").alias("_pid"),
         pl.col("cramp").alias("_cramp"),

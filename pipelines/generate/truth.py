@@ -1,7 +1,9 @@
-"""Ground truth: the phenotype's rules (shared spec phenotype.md + docs/phenotype-decisions.md) applied in
+"""Ground truth: the phenotype's rules (`cramp-risk-2`, as docs/phenotype-decisions.md reads them) applied in
 Polars to the rows planted on the cramp patients. Independent of the pipeline's SQL on purpose.
 
 Cramp patients carry no value-set code other than the planted ones, so these rows are all the evidence there is.
+Conditions arrive with their code system already known (SNOMED, ICD10CM, or ICD10 for rows written under the WHO
+ICD-10 label, which match no value set); lab values and units as written (text).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
     "albumin": {"g/dl": 1.0, "g/l": 0.1},
     "magnesium": {"mg/dl": 1.0, "mmol/l": 2.431, "meq/l": 1.2155},
     "abi": {"": 1.0, "1": 1.0, "ratio": 1.0, "{ratio}": 1.0},
-    "hcg_quantitative": {"miu/ml": 1.0, "iu/l": 1.0},
+    "hcg_quantitative": {"miu/ml": 1.0, "iu/l": 1.0, "m[iu]/ml": 1.0, "[iu]/l": 1.0},
 }
 PLAUSIBLE: dict[str, tuple[float, float]] = {
     "calcium_total": (2, 20),
@@ -28,6 +30,17 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "abi": (0.1, 2.0),
 }
 HCG_POSITIVE_TEXT = ("positive", "pos", "detected", "reactive")
+# The threshold a measure's own value is judged by: a censored value (<N, <=N, >N, >=N) counts only when N itself
+# meets it in the comparator's direction. Total calcium (judged after albumin correction) and albumin have none.
+CENSORED_RULES: dict[str, tuple[str, float]] = {
+    "calcium_ionized": ("<", 1.12),
+    "magnesium": ("<", 1.7),
+    "abi": ("<=", 0.90),
+    "hcg_quantitative": (">=", 25.0),
+}
+COMPARATOR = r"^(>=|<=|≥|≤|>|<)"
+ALBUMIN_PAIRING = pl.duration(days=7)
+PREGNANCY_DAYS, DAYS_AFTER_EVIDENCE, HCG_AFTER_OUTCOME_DAYS = 280, 14, 60
 
 PRIMARY, SECONDARY = PRIMARY_FLAGS, SECONDARY_FLAGS
 CARE_GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
@@ -69,7 +82,7 @@ def compute_truth(
 
     covered = _pregnancy_covered(per_event, dx, labs)
     flags = per_event.with_columns(
-        hypocalcemia=dx_in(("hypocalcemia",), "acute") | lab_in(low_ca, 90),
+        hypocalcemia=dx_in(("hypocalcemia",), "acute") | dx_in(("hypoparathyroidism",), "chronic") | lab_in(low_ca, 90),
         neuropathy=dx_in(("neuropathy", "diabetic_neuropathy"), "chronic"),
         pad=dx_in(("pad", "claudication"), "chronic") | lab_in(low_abi, 730),
         pregnancy=pl.struct("patient_id", "c").is_in(covered.to_series().implode())
@@ -86,7 +99,7 @@ def compute_truth(
         _dm_neuro=dx_in(("diabetic_neuropathy",), "chronic"),
         _hcv=dx_in(("hepatitis_c",), "lifelong"),
         mimic_rls=dx_in(("restless_legs",), "chronic"),
-        mimic_claudication=dx_in(("claudication",), "chronic"),
+        mimic_claudication=dx_in(("claudication", "neurogenic_claudication"), "chronic"),
         mimic_contracture=dx_in(("metabolic_myopathy", "thyroid_disease", "muscle_contracture"), "chronic"),
     ).with_columns(
         diabetic_neuropathy=pl.col("_dm_neuro") | (pl.col("neuropathy") & pl.col("_diabetes")),
@@ -159,7 +172,7 @@ def _with_value_sets(conditions: pl.DataFrame, codebook: CodeBook) -> pl.DataFra
 
 
 def _dx_hits(per_event: pl.DataFrame, dx: pl.DataFrame, value_sets: tuple[str, ...], window: str) -> pl.DataFrame:
-    """(patient_id, c) pairs with a diagnosis of the value sets in the window (phenotype.md "Windows")."""
+    """(patient_id, c) pairs with a diagnosis of the value sets in the window (acute / chronic / lifelong)."""
     c, start, stop = pl.col("c"), pl.col("start"), pl.col("stop")
     not_over = stop.is_null() | (stop >= c)
     rule = {
@@ -177,8 +190,22 @@ def _dx_hits(per_event: pl.DataFrame, dx: pl.DataFrame, value_sets: tuple[str, .
     )
 
 
+def _number(text: pl.Expr) -> pl.Expr:
+    """A finite number written plainly or with thousands separators (1,250); NULL otherwise (NaN, inf, 1e400,
+    a decimal comma)."""
+    plain = text.cast(pl.Float64, strict=False)
+    grouped = (
+        pl.when(text.str.contains(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"))
+        .then(text.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False))
+        .otherwise(None)
+    )
+    number = pl.when(text.str.contains("_", literal=True)).then(None).otherwise(pl.coalesce(plain, grouped))
+    return pl.when(number.is_finite()).then(number).otherwise(None)
+
+
 def _labs(observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
-    """Usable lab values: measure, canonical value (known unit, plausible) or hCG text verdict."""
+    """Usable lab values: measure, canonical value (known unit, plausible, not a censored value that decides
+    nothing; a deciding censored value counts as its bound) or hCG text verdict."""
     code_to_measure = {
         pick.code: measure
         for measure in (
@@ -192,10 +219,12 @@ def _labs(observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
         )
         for pick in codebook.set_codes(measure)
     }
+    text = pl.col("value").str.strip_chars()
     obs = observations.with_columns(
         pl.col("code").replace_strict(code_to_measure, default=None).alias("measure"),
         pl.col("units").fill_null("").str.strip_chars().str.to_lowercase().alias("unit_key"),
-        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("number"),
+        text.str.extract(COMPARATOR, 1).replace({"≥": ">=", "≤": "<="}).alias("comparator"),
+        _number(text.str.replace(COMPARATOR, "").str.strip_chars()).alias("number"),
     ).filter(pl.col("measure").is_not_null())
     factor = pl.lit(None, dtype=pl.Float64)
     for measure, factors in UNIT_FACTORS.items():
@@ -209,32 +238,41 @@ def _labs(observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
         plausible = (
             pl.when(pl.col("measure") == measure).then(pl.col("canonical").is_between(lo, hi)).otherwise(plausible)
         )
+    at_most = pl.col("comparator").is_in(["<", "<="])
+    at_least = pl.col("comparator").is_in([">", ">="])
+    decides = pl.lit(False)
+    for measure, (rule, threshold) in CENSORED_RULES.items():
+        meets = {
+            "<": at_most & (pl.col("canonical") < threshold),
+            "<=": at_most & (pl.col("canonical") <= threshold),
+            ">=": at_least & (pl.col("canonical") >= threshold),
+        }[rule]
+        decides = pl.when(pl.col("measure") == measure).then(meets).otherwise(decides)
     numeric = obs.with_columns(canonical=pl.col("number") * factor).filter(
-        pl.col("canonical").is_not_null() & plausible
+        pl.col("canonical").is_not_null() & plausible & (pl.col("comparator").is_null() | decides)
     )
     qualitative = obs.filter(
-        (pl.col("measure") == "hcg_qualitative")
-        & pl.col("value").str.strip_chars().str.to_lowercase().is_in(list(HCG_POSITIVE_TEXT))
+        (pl.col("measure") == "hcg_qualitative") & text.str.to_lowercase().is_in(list(HCG_POSITIVE_TEXT))
     ).with_columns(canonical=pl.lit(1.0))
     return pl.concat([numeric, qualitative]).select("patient_id", "measure", "day", "observed_at", "canonical")
 
 
 def _low_calcium_days(labs: pl.DataFrame) -> pl.DataFrame:
-    """Patient-days with a low calcium verdict (decision 5: ionized decides, else albumin-corrected total)."""
+    """Patient-days with a low calcium verdict: ionized decides; else the total calcium corrected with the albumin
+    closest in time (timestamps) within 7 days of it, ties to the earlier albumin."""
     ionized = labs.filter(pl.col("measure") == "calcium_ionized")
     ion_days = ionized.group_by("patient_id", "day").agg((pl.col("canonical") < 1.12).any().alias("low"))
     totals = labs.filter(pl.col("measure") == "calcium_total").with_row_index("_t")
     albumin = labs.filter(pl.col("measure") == "albumin").select(
         "patient_id",
-        pl.col("day").alias("a_day"),
         pl.col("observed_at").alias("a_at"),
         pl.col("canonical").alias("alb"),
     )
     nearest = (
         totals.join(albumin, on="patient_id")
-        .filter((pl.col("a_day") - pl.col("day")).dt.total_days().abs() <= 7)
         .with_columns(gap=(pl.col("a_at") - pl.col("observed_at")).abs())
-        .sort("_t", "gap", pl.col("a_at"), descending=[False, False, True])
+        .filter(pl.col("gap") <= ALBUMIN_PAIRING)
+        .sort("_t", "gap", "a_at")
         .unique("_t", keep="first")
         .select("_t", "alb")
     )
@@ -252,8 +290,18 @@ def _low_calcium_days(labs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pregnancy_covered(per_event: pl.DataFrame, dx: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """(patient_id, c) pairs where c lies in a pregnancy episode (decision 6)."""
-    preg = dx.filter(pl.col("value_set") == "pregnancy")
+    """(patient_id, c) pairs where c lies in a pregnancy episode.
+
+    Start evidence: a pregnancy dx (not on the day of an outcome), or a positive hCG not within 60 days after an
+    outcome. Start: the evidence date, Z3A.nn nn weeks earlier. End: the earliest of the first outcome on or after
+    the evidence date, the STOP of a SNOMED pregnancy state, and the later of start + 280 and evidence + 14 days.
+    """
+    outcomes = (
+        dx.filter(pl.col("value_set") == "pregnancy_outcome").select("patient_id", pl.col("start").alias("o")).unique()
+    )
+    preg = dx.filter(pl.col("value_set") == "pregnancy").join(
+        outcomes, left_on=["patient_id", "start"], right_on=["patient_id", "o"], how="anti"
+    )
     code = pl.col("code").str.replace(".", "", literal=True).str.to_uppercase()
     weeks = (
         pl.when(code.str.starts_with("Z3A"))
@@ -264,23 +312,41 @@ def _pregnancy_covered(per_event: pl.DataFrame, dx: pl.DataFrame, labs: pl.DataF
     from_dx = preg.select(
         "patient_id",
         (pl.col("start") - pl.duration(weeks=weeks)).alias("ep_start"),
-        pl.col("stop").alias("dx_stop"),
+        pl.col("start").alias("evidence"),
+        pl.when(pl.col("code_system") == "SNOMED").then(pl.col("stop")).otherwise(None).alias("state_stop"),
     )
     hcg = labs.filter(
         (pl.col("measure") == "hcg_qualitative")
         | ((pl.col("measure") == "hcg_quantitative") & (pl.col("canonical") >= 25))
     )
-    from_hcg = hcg.select("patient_id", pl.col("day").alias("ep_start"), pl.lit(None, dtype=pl.Date).alias("dx_stop"))
+    after_outcome = (
+        hcg.join(outcomes, on="patient_id")
+        .filter((pl.col("day") - pl.col("o")).dt.total_days().is_between(0, HCG_AFTER_OUTCOME_DAYS))
+        .select("patient_id", "day")
+        .unique()
+    )
+    from_hcg = hcg.join(after_outcome, on=["patient_id", "day"], how="anti").select(
+        "patient_id",
+        pl.col("day").alias("ep_start"),
+        pl.col("day").alias("evidence"),
+        pl.lit(None, dtype=pl.Date).alias("state_stop"),
+    )
     episodes = pl.concat([from_dx, from_hcg]).with_row_index("_e")
-    outcomes = dx.filter(pl.col("value_set") == "pregnancy_outcome").select("patient_id", pl.col("start").alias("o"))
     first_outcome = (
         episodes.join(outcomes, on="patient_id")
-        .filter(pl.col("o") > pl.col("ep_start"))
+        .filter(pl.col("o") >= pl.col("evidence"))
         .group_by("_e")
         .agg(pl.col("o").min())
     )
     episodes = episodes.join(first_outcome, on="_e", how="left").with_columns(
-        ep_end=pl.min_horizontal("dx_stop", "o", pl.col("ep_start") + pl.duration(days=280))
+        ep_end=pl.min_horizontal(
+            "state_stop",
+            "o",
+            pl.max_horizontal(
+                pl.col("ep_start") + pl.duration(days=PREGNANCY_DAYS),
+                pl.col("evidence") + pl.duration(days=DAYS_AFTER_EVIDENCE),
+            ),
+        )
     )
     return (
         per_event.select("patient_id", "c")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
-from pipelines import SQL_DIR
+from pipelines.cohort.code_systems import write_code_system_map
 from pipelines.ingest.layout import LAYOUTS
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.sql_runner import read_sql, transaction
@@ -26,18 +27,11 @@ class StagingResult:
     rows_superseded: int
 
 
-def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Macros and the code-system map the staging models use."""
+def prepare_staging(con: duckdb.DuckDBPyConnection, code_system_map_file: Path | None = None) -> None:
+    """Macros and the code-system map the staging models use (the project's SYSTEM labels + the site's)."""
     con.execute("create schema if not exists staging")
     con.execute(read_sql("staging/_macros.sql"))
-    con.execute(
-        f"""
-        create or replace table staging.code_system_map as
-        select upper(coalesce(trim(source_system), '')) as source_system, code_system
-        from read_csv('{SQL_DIR / "seeds" / "code_systems.csv"}', header = true, auto_detect = false,
-            columns = {{'source_system': 'VARCHAR', 'code_system': 'VARCHAR', 'note': 'VARCHAR'}})
-        """
-    )
+    write_code_system_map(con, "staging.code_system_map", code_system_map_file)
 
 
 def typed_model_sql(name: str, today: date) -> str:

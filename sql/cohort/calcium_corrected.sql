@@ -20,10 +20,9 @@ ionized_days as (
 ),
 
 total_calcium as (
-    -- an ionized calcium on the same day decides over total calcium
-    select
-        row_number() over () as total_id,
-        lab_results.*,
+    -- an ionized calcium on the same day decides over total calcium (a censored total calcium is
+    -- never usable, so none is corrected)
+    select lab_results.*
     from lab_results
     anti join ionized_days
         on lab_results.patient_id = ionized_days.patient_id
@@ -37,23 +36,35 @@ albumin as (
 ),
 
 albumin_ranked as (
-    -- the usable albumin closest in time within the pairing window; ties go to the later albumin
+    -- the usable albumin whose timestamp is closest to the calcium's, at most the pairing window away
+    -- (in time, not calendar days); ties go to the earlier albumin. A total calcium row is identified
+    -- by its natural key (patient, encounter, code, time).
     select
-        total_calcium.total_id,
+        total_calcium.patient_id,
+        total_calcium.encounter_id,
+        total_calcium.code,
+        total_calcium.observed_at,
         albumin.value_canonical as albumin_g_dl,
         row_number() over (
-            partition by total_calcium.total_id
+            partition by
+                total_calcium.patient_id,
+                total_calcium.encounter_id,
+                total_calcium.code,
+                total_calcium.observed_at
             order by
-                abs(albumin.observation_date - total_calcium.observation_date),
-                albumin.observation_date desc,
-                albumin.observed_at desc
+                abs(epoch(albumin.observed_at) - epoch(total_calcium.observed_at)),
+                albumin.observed_at,
+                albumin.code,
+                albumin.encounter_id nulls first,
+                albumin.value_canonical
         ) as closeness_rank,
     from total_calcium
+    cross join parameters
     inner join albumin
         on total_calcium.patient_id = albumin.patient_id
-        and albumin.observation_date
-            between total_calcium.observation_date - (select albumin_pairing_days from parameters)
-            and total_calcium.observation_date + (select albumin_pairing_days from parameters)
+        and albumin.observed_at
+            between total_calcium.observed_at - to_days(parameters.albumin_pairing_days)
+            and total_calcium.observed_at + to_days(parameters.albumin_pairing_days)
 ),
 
 final as (
@@ -76,7 +87,10 @@ final as (
     cross join parameters
     cross join ref.phenotype_version as phenotype_version
     left join albumin_ranked
-        on total_calcium.total_id = albumin_ranked.total_id
+        on total_calcium.patient_id = albumin_ranked.patient_id
+        and total_calcium.encounter_id is not distinct from albumin_ranked.encounter_id
+        and total_calcium.code = albumin_ranked.code
+        and total_calcium.observed_at = albumin_ranked.observed_at
         and albumin_ranked.closeness_rank = 1
 )
 

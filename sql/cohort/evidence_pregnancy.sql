@@ -1,5 +1,6 @@
--- one row per (pregnancy start evidence, cramp event) pair where the evidence's episode covers the
--- cramp (candidates: flag_evidence keeps each piece once, against its closest cramp)
+-- one row per (pregnancy start evidence, cramp event) pair where the merged episode the evidence
+-- belongs to covers the cramp (candidates: flag_evidence keeps each piece once, against its closest
+-- cramp)
 with
 
 cramp_events as (
@@ -8,6 +9,11 @@ cramp_events as (
 
 pregnancy_intervals as (
     select * from cohort.pregnancy_intervals
+    where episode_end >= episode_start
+),
+
+pregnancy_episodes as (
+    select * from cohort.pregnancy_episodes
 ),
 
 cramp_days as (
@@ -17,11 +23,26 @@ cramp_days as (
     from cramp_events
 ),
 
-covering as (
-    -- merged episodes are unions of these intervals, so C lies in a merged episode exactly when
-    -- it lies in one of them; a male patient never gets the flag
+covering_episodes as (
+    -- a male patient never gets the flag
     select
         cramp_days.patient_id,
+        cramp_days.cramp_date,
+        pregnancy_episodes.episode_start,
+        pregnancy_episodes.episode_end,
+    from cramp_days
+    inner join pregnancy_episodes
+        on cramp_days.patient_id = pregnancy_episodes.patient_id
+        and cramp_days.cramp_date
+            between pregnancy_episodes.episode_start and pregnancy_episodes.episode_end
+    where not pregnancy_episodes.is_male
+),
+
+episode_evidence as (
+    -- every start evidence of the merged episode: each interval lies inside exactly one merged
+    -- episode, so its start places it
+    select
+        covering_episodes.patient_id,
         'pregnancy' as flag,
         pregnancy_intervals.source,
         pregnancy_intervals.value_set,
@@ -32,20 +53,19 @@ covering as (
         pregnancy_intervals.observed_at,
         pregnancy_intervals.value_normalized,
         pregnancy_intervals.unit_normalized,
-        cramp_days.cramp_date,
-    from cramp_days
+        covering_episodes.cramp_date,
+    from covering_episodes
     inner join pregnancy_intervals
-        on cramp_days.patient_id = pregnancy_intervals.patient_id
-        and cramp_days.cramp_date
-            between pregnancy_intervals.episode_start and pregnancy_intervals.episode_end
-    where not pregnancy_intervals.is_male
+        on covering_episodes.patient_id = pregnancy_intervals.patient_id
+        and pregnancy_intervals.episode_start
+            between covering_episodes.episode_start and covering_episodes.episode_end
 ),
 
 final as (
     select
-        covering.*,
+        episode_evidence.*,
         phenotype_version.phenotype_version,
-    from covering
+    from episode_evidence
     cross join ref.phenotype_version as phenotype_version
 )
 

@@ -1,5 +1,6 @@
 -- one row per piece of evidence behind a flag, reported once against the qualifying cramp event
--- closest in time (ties: the earlier cramp)
+-- closest in time (ties: the earlier cramp); a code in two value sets of one flag (I70.211 is in
+-- `pad` and `claudication`) is reported under the flag's own value set, else the first by name
 with
 
 evidence_conditions as (
@@ -50,7 +51,9 @@ ranked as (
                 observed_at
             order by
                 abs(evidence_date - cramp_date),
-                cramp_date
+                cramp_date,
+                value_set = flag desc,
+                value_set
         ) as closeness_rank,
     from candidates
 ),

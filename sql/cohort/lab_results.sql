@@ -22,6 +22,39 @@ plausible_ranges as (
     select * from ref.lab_plausible_ranges
 ),
 
+parameters as (
+    select * from ref.parameters
+),
+
+thresholds as (
+    -- the threshold each measure is judged by on its own value: a censored result counts only where its
+    -- bound itself meets it (total calcium is judged after albumin correction, which a censored value
+    -- never enters; albumin has no threshold)
+    select
+        'calcium_ionized' as measure,
+        '<' as rule,
+        calcium_ionized_low_mmol_l as threshold,
+    from parameters
+    union all
+    select
+        'magnesium' as measure,
+        '<' as rule,
+        magnesium_low_mg_dl as threshold,
+    from parameters
+    union all
+    select
+        'abi' as measure,
+        '<=' as rule,
+        abi_low_ratio as threshold,
+    from parameters
+    union all
+    select
+        'hcg_quantitative' as measure,
+        '>=' as rule,
+        hcg_positive_miu_ml as threshold,
+    from parameters
+),
+
 labs as (
     select
         observations.patient_id,
@@ -34,6 +67,7 @@ labs as (
         observations.code,
         observations.value_text,
         observations.value_numeric,
+        observations.value_comparator,
         observations.units as unit_delivered,
         -- units match case-insensitively after trimming; no unit at all is the unit ''
         coalesce(lower(trim(observations.units)), '') as unit_key,
@@ -67,12 +101,27 @@ classified as (
             when not is_numeric then null
             when value_numeric is null then 'not_numeric'
             when not is_known_unit then 'unknown_unit'
+            -- a censored result (<N, <=N: at most N; >N, >=N: at least N) counts only when N itself meets
+            -- the measure's threshold in its direction; otherwise it says nothing and is excluded
+            when value_comparator is not null
+                and not coalesce(
+                    (value_comparator in ('<', '<=') and thresholds.rule = '<'
+                        and value_canonical < thresholds.threshold)
+                    or (value_comparator in ('<', '<=') and thresholds.rule = '<='
+                        and value_canonical <= thresholds.threshold)
+                    or (value_comparator in ('>', '>=') and thresholds.rule = '>='
+                        and value_canonical >= thresholds.threshold),
+                    false
+                )
+                then 'censored'
             when value_canonical < plausible_ranges.plausible_min then 'implausible'
             when value_canonical > plausible_ranges.plausible_max then 'implausible'
         end as exclusion_reason,
     from normalized
     left join plausible_ranges
         on normalized.measure = plausible_ranges.measure
+    left join thresholds
+        on normalized.measure = thresholds.measure
 ),
 
 final as (
@@ -86,6 +135,7 @@ final as (
         code,
         value_text,
         value_numeric,
+        value_comparator,
         unit_delivered,
         case when exclusion_reason is null then value_canonical end as value_canonical,
         canonical_unit,

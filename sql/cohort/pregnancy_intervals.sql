@@ -1,6 +1,6 @@
 -- one row per piece of pregnancy start evidence with the episode it opens on its own: from its
--- start to the earliest of its STOP, the first pregnancy outcome after the start and start + 280
--- days
+-- start to the earliest of the first pregnancy outcome on or after the evidence date, the STOP of a
+-- SNOMED CT pregnancy state, and the later of start + 280 days and evidence date + 14 days
 with
 
 starts as (
@@ -20,45 +20,46 @@ parameters as (
 ),
 
 outcomes as (
-    select
+    select distinct
         patient_id,
         start_date as outcome_date,
     from condition_matches
     where value_set = 'pregnancy_outcome'
 ),
 
-first_outcome_after_start as (
-    -- only the outcome strictly after the start ends the episode (an earlier delivery is another
-    -- pregnancy)
+with_first_outcome as (
+    -- the first outcome on or after the evidence date ends the pregnancy that day (an earlier outcome
+    -- is another pregnancy's)
     select
-        starts.start_id,
-        min(outcomes.outcome_date) as outcome_date,
+        starts.*,
+        outcomes.outcome_date as first_outcome_date,
     from starts
-    inner join outcomes
+    asof left join outcomes
         on starts.patient_id = outcomes.patient_id
-        and outcomes.outcome_date > starts.episode_start
-    group by all
+        and starts.evidence_date <= outcomes.outcome_date
 ),
 
 final as (
     select
-        starts.*,
+        with_first_outcome.*,
         cast(least(
-            starts.stop_date,
-            first_outcome_after_start.outcome_date,
-            starts.episode_start + parameters.pregnancy_max_days
+            with_first_outcome.state_stop_date,
+            with_first_outcome.first_outcome_date,
+            -- a post-term gestational-age code (Z3A.41 on day C) still covers its own day
+            greatest(
+                with_first_outcome.episode_start + parameters.pregnancy_max_days,
+                with_first_outcome.evidence_date + parameters.pregnancy_days_after_evidence
+            )
         ) as date) as episode_end,
         -- a pregnancy code on a male patient never sets the flag (plausibleGender failure,
         -- reported)
-        coalesce(upper(trim(patients.sex)) = 'M', false) as is_male,
+        coalesce(patients.sex = 'M', false) as is_male,
         phenotype_version.phenotype_version,
-    from starts
+    from with_first_outcome
     cross join parameters
     cross join ref.phenotype_version as phenotype_version
-    left join first_outcome_after_start
-        on starts.start_id = first_outcome_after_start.start_id
     left join patients
-        on starts.patient_id = patients.patient_id
+        on with_first_outcome.patient_id = patients.patient_id
 )
 
 select * from final

@@ -32,6 +32,10 @@ final as (
             as lab_long_days_after,
         max(value_number) filter (where parameter = 'pregnancy_max_days')::integer
             as pregnancy_max_days,
+        max(value_number) filter (where parameter = 'pregnancy_days_after_evidence')::integer
+            as pregnancy_days_after_evidence,
+        max(value_number) filter (where parameter = 'pregnancy_hcg_after_outcome_days')::integer
+            as pregnancy_hcg_after_outcome_days,
         max(value_number) filter (where parameter = 'frequent_min_events')::integer
             as frequent_min_events,
         max(value_number) filter (where parameter = 'frequent_window_days')::integer

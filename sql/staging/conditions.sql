@@ -22,4 +22,4 @@ select
     c._source_line,
 from raw.conditions as c
 left join staging.code_system_map as systems
-    on upper(coalesce(trim(c.SYSTEM), '')) = systems.source_system
+    on system_label(c.SYSTEM) = systems.source_system

@@ -3,7 +3,7 @@ select
     clean_text(PATIENT) as patient_id,
     clean_text(ENCOUNTER) as encounter_id,
     'RXNORM' as code_system,
-    upper(trim(CODE)) as code,
+    upper(clean_text(CODE)) as code,
     clean_text(DESCRIPTION) as description,
     parse_timestamp(START) as started_at,
     parse_timestamp(STOP) as stopped_at,

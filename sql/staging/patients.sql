@@ -8,7 +8,7 @@ typed as (
         clean_text("Id") as patient_id,
         parse_timestamp(BIRTHDATE)::date as birth_date,
         parse_timestamp(DEATHDATE)::date as death_date,
-        upper(clean_text(GENDER)) as sex,
+        normalize_sex(GENDER) as sex,
         clean_text(RACE) as race,
         clean_text(ETHNICITY) as ethnicity,
         clean_text(MARITAL) as marital,

@@ -24,4 +24,4 @@ select
     p._source_line,
 from raw.procedures as p
 left join staging.code_system_map as systems
-    on upper(coalesce(trim(p.SYSTEM), '')) = systems.source_system
+    on system_label(p.SYSTEM) = systems.source_system

@@ -14,7 +14,9 @@ VIGNETTES = Path(__file__).parent
 BATCH_ID = "2024-12-01"
 
 
-def materialize_extract(db_path: Path, source_dir: Path) -> dg.ExecuteInProcessResult:
+def materialize_extract(
+    db_path: Path, source_dir: Path, code_system_map_file: Path | None = None
+) -> dg.ExecuteInProcessResult:
     """Ingest + cohort assets and checks over one batch folder (default: the vignettes), as one Dagster run."""
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(batch_partitions.name, [BATCH_ID])
@@ -38,6 +40,7 @@ def materialize_extract(db_path: Path, source_dir: Path) -> dg.ExecuteInProcessR
                 published_dir=str(folder / "published"),
                 runs_dir=str(folder / "runs"),
                 key_file=str(folder / "hmac.key"),
+                code_system_map_file=str(code_system_map_file or ""),
             ),
         },
         raise_on_error=False,
