@@ -38,6 +38,7 @@ def export_value_sets(
     """Writes every value set of the seed into `out_dir`; returns the files written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    seeds_dir = Path(seeds_dir)
     version = phenotype_version(seeds_dir)
     value_sets = by_value_set(read_seed_entries(seeds_dir))
     out_dir = Path(out_dir)

@@ -39,6 +39,8 @@ KNOWN_SEEDS = (
     "gestation_weeks",
     "code_systems",
 )
+# Derived from the code-system seed and a site's own labels by the reference step (not a seed file itself).
+LABELS_IN_USE = "code_system_map"
 # What a value set is for when no flag rule names it (the cohort entry and the pregnancy episodes).
 FIXED_ROLES = {
     "cramp": "cohort entry: every cramp event",
@@ -118,7 +120,10 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         "flag_labels": labels,
         "labs": lab_measures,
         "gestation_weeks": [_with_title(r) for r in seeds.get("gestation_weeks", [])],
-        "code_systems": seeds.get("code_systems", []),
+        # the labels in use (project seed + the site's map) where the run recorded them, else the seed
+        "code_systems": _rows(con, f"ref.{LABELS_IN_USE}")
+        if table_exists(con, f"ref.{LABELS_IN_USE}")
+        else seeds.get("code_systems", []),
         "value_sets": _value_sets(seeds.get("value_sets", []), flag_rules, lab_measures, counts),
         "counts_available": counts is not None,
         "other_seeds": [
@@ -134,7 +139,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
 
 def seed_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The `ref` tables loaded verbatim from seed files: every ref table except the derived ones."""
-    derived = {t.split(".")[1] for t in ASSET_MODELS["reference_data"]} | {"phenotype_version"}
+    derived = {t.split(".")[1] for t in ASSET_MODELS["reference_data"]} | {"phenotype_version", LABELS_IN_USE}
     rows = con.execute(
         "select table_name from information_schema.tables where table_schema = 'ref' "
         "and table_catalog = current_database() order by table_name"
