@@ -225,6 +225,23 @@ def test_version_diff_counts_equal_direct_counts(warehouse):
     assert mart["patients_suppressed"].any() and mart.filter(pl.col("patients") > 10).height > 0
 
 
+def test_version_diff_counts_keep_the_last_change_after_runs_of_the_same_version(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db, patients=80, seed=6)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into cohort.version_runs values ('run-later', 'b2', timestamp '2026-05-03 03:00:00', ?, ?, "
+            "false, 100, 0, 'sig2', true)",
+            [VERSION, VERSION],
+        )
+        build_marts(con, run_id="r", batch_id="b2")
+        rows = con.execute(
+            "select distinct previous_version, current_version, diff_run_id, input_changed "
+            "from marts.version_diff_counts"
+        ).fetchall()
+    assert rows == [(PREVIOUS_VERSION, VERSION, "run-diff", False)]
+
+
 def test_version_diff_counts_are_empty_before_the_first_version_change(tmp_path):
     db = tmp_path / "w.duckdb"
     build_warehouse(db, patients=50, seed=4)
