@@ -23,7 +23,7 @@ demo: $(INSTALLED)
 	CRAMP_COHORT_DB=$(DB) $(BIN)/cramp-cohort report
 	@echo "warehouse:  $(DB)  (DuckDB; tables raw.*, staging.*, quarantine.rows, dq.*, cohort.*, marts.*)"
 	@echo "published:  warehouse/published/  (read-only snapshot for dashboards)"
-	@echo "reports:    warehouse/reports/dashboard.html, warehouse/reports/data_quality.html"
+	@echo "reports:    warehouse/reports/dashboard.html, definition.html, data_quality.html"
 	@echo "run logs:   warehouse/runs/"
 
 test: $(INSTALLED)

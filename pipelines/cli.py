@@ -37,10 +37,31 @@ def _parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--batch", action="append", dest="batches", metavar="ID", help="batch id (repeatable)")
     reprocess.add_argument("--db", type=Path, help="DuckDB file")
 
-    report = commands.add_parser("report", help="rewrite the HTML dashboard and data-quality report")
+    report = commands.add_parser(
+        "report", help="rewrite the HTML dashboard, the phenotype definition page and the data-quality report"
+    )
     report.add_argument("--db", type=Path, help="DuckDB file")
     report.add_argument("--out", type=Path, help="reports folder (default warehouse/reports)")
+
+    _add_export_parser(commands)
     return parser
+
+
+def _add_export_parser(commands) -> None:  # noqa: ANN001 - argparse's private subparsers action
+    from pipelines.definition.export import DEFAULT_BASE_URL, FORMATS
+
+    export = commands.add_parser(
+        "export-value-sets",
+        help="write every value set as FHIR R4 ValueSet resources (JSON) or one flat CSV, for other tools",
+        description="Writes the phenotype's value sets, versioned with the phenotype version: --format fhir gives "
+        "one ValueSet-<name>.json per value set (compose.include per code system), --format csv one "
+        "value_sets.csv. ICD-10-CM prefix entries are expanded to every code below them (FY2026).",
+    )
+    export.add_argument("--format", choices=FORMATS, required=True, help="fhir (JSON resources) or csv")
+    export.add_argument("--out", type=Path, required=True, help="output folder (created when missing)")
+    export.add_argument(
+        "--base-url", default=DEFAULT_BASE_URL, help=f"canonical URL base of the ValueSets (default {DEFAULT_BASE_URL})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return _generate(args)
+        if args.command == "export-value-sets":
+            return _export_value_sets(args)
         settings = Settings.load(db_path=args.db, reports_dir=getattr(args, "out", None))
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "run":
@@ -67,6 +90,19 @@ def _generate(args: argparse.Namespace) -> int:
         args.out, patients=args.patients, seed=args.seed, batches=args.batches, defects=args.defects
     )
     print(summary)
+    return 0
+
+
+def _export_value_sets(args: argparse.Namespace) -> int:
+    from pipelines.definition.export import export_value_sets
+    from pipelines.definition.value_sets import ValueSetError
+
+    try:
+        written = export_value_sets(args.out, args.format, base_url=args.base_url)
+    except (ValueSetError, OSError) as exc:
+        print(f"cramp-cohort: export-value-sets: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} file(s) to {args.out} ({args.format})")
     return 0
 
 
@@ -101,6 +137,7 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
 def _report(settings: Settings) -> int:
     import duckdb
 
+    from pipelines.definition.page import DefinitionInputError, write_definition_page
     from pipelines.marts.dashboard import write_dashboard
     from pipelines.quality.report import write_data_quality_report
 
@@ -113,9 +150,14 @@ def _report(settings: Settings) -> int:
             "select count(*) from information_schema.tables where table_schema = 'marts'"
         ).fetchone()[0]
         dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
+        try:
+            definition = write_definition_page(con, settings.reports_dir)
+        except DefinitionInputError:
+            definition = None
         _print_summary(con)
     print(f"data-quality report: {quality}")
     print(f"dashboard:           {dashboard or 'not written (no marts yet: the last run did not reach them)'}")
+    print(f"definition:          {definition or 'not written (no phenotype tables yet: no run reached them)'}")
     return 0
 
 

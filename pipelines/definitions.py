@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs import automation, cohort, ingest, marts, quality
+from pipelines.defs import automation, cohort, ingest, marts, quality, version_diff
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.settings import Settings
 
@@ -13,6 +13,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ingest.defs,
         quality.build_quality_defs(settings.expectations_dir),
         cohort.defs,
+        version_diff.defs,
         marts.defs,
         automation.build_automation_defs(settings),
         dg.Definitions(

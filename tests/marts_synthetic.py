@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.cohort.seeds import load_seeds
 from pipelines.flags import OTHER_FLAGS, PRIMARY_FLAGS, SECONDARY_FLAGS
 
 PRIMARY, SECONDARY = PRIMARY_FLAGS, SECONDARY_FLAGS
@@ -39,6 +40,11 @@ RATES = {
 }
 GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
 VERSION = "cramp-risk-1+test"
+PREVIOUS_VERSION = "cramp-risk-0+test"
+# Per flag, the share of cohort patients who entered / left it with the version change: large, small, none.
+DIFF_RATES = {"hypocalcemia": (0.05, 0.04), "pad": (0.006, 0.0), "mimic_rls": (0.04, 0.002), "in_cohort": (0.03, 0.0)}
+# Matched rows per value-set entry: most entries none, some a few (suppressed), some many.
+MATCH_SIZES = (0, 0, 0, 2, 5, 9, 14, 40, 120)
 
 
 def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_share: float = 0.7) -> dict:
@@ -68,7 +74,9 @@ def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_sh
         )
         write_cohort(con, flags, gaps)
         _write_dq(con, rng)
-    return {"raw": raw, "flags": flags, "gaps": gaps}
+        diff = _write_version_diff(con, rng, flags)
+        matches = _write_value_set_matches(con, rng, [p["Id"] for p in people])
+    return {"raw": raw, "flags": flags, "gaps": gaps, "version_diff": diff, "value_set_matches": matches}
 
 
 def write_cohort(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame, gaps: pl.DataFrame) -> None:
@@ -143,3 +151,68 @@ def _write_dq(con: duckdb.DuckDBPyConnection, rng: random.Random) -> None:
         "total_rows bigint, threshold double)"
     )
     con.executemany("insert into dq.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", checks)
+
+
+def _write_version_diff(con: duckdb.DuckDBPyConnection, rng: random.Random, flags: pl.DataFrame) -> pl.DataFrame:
+    """cohort.version_runs (a first run, then a version change) and cohort.version_diff of that change."""
+    rows = []
+    for patient in flags["patient_id"].to_list():
+        for flag, (entered, left) in DIFF_RATES.items():
+            draw = rng.random()
+            if draw < entered or draw > 1 - left:
+                now = draw < entered
+                in_cohort = flag != "in_cohort" or not now
+                rows.append((patient, flag, PREVIOUS_VERSION, VERSION, not now, now, in_cohort, True))
+    diff = pl.DataFrame(
+        rows,
+        schema=[
+            "patient_id",
+            "flag",
+            "previous_version",
+            "current_version",
+            "previous_value",
+            "current_value",
+            "previous_in_cohort",
+            "current_in_cohort",
+        ],
+        orient="row",
+    )
+    con.register("diff_df", diff)
+    con.execute(
+        "create or replace table cohort.version_diff as select *, 'run-diff' as run_id, "
+        "timestamp '2026-05-02 03:00:00' as diffed_at from diff_df"
+    )
+    con.execute(
+        "create or replace table cohort.version_runs as select * from (values "
+        "('run-first', 'b1', timestamp '2026-05-01 03:00:00', ?, null, false, 100, 0, 'sig', null), "
+        "('run-diff', 'b1', timestamp '2026-05-02 03:00:00', ?, ?, true, 100, ?, 'sig', false)"
+        ") as t(run_id, batch_id, recorded_at, phenotype_version, previous_version, version_changed, "
+        "cohort_patients, diff_rows, input_signature, input_changed)",
+        [PREVIOUS_VERSION, VERSION, PREVIOUS_VERSION, diff.height],
+    )
+    return diff
+
+
+def _write_value_set_matches(con: duckdb.DuckDBPyConnection, rng: random.Random, patients: list[str]) -> pl.DataFrame:
+    """ref.value_sets from the project's seed; cohort.condition_matches and cohort.lab_results with a random
+    number of rows per entry (a prefix entry matched through a code below it)."""
+    load_seeds(con)
+    entries = con.execute("select value_set, code_system, code, match from ref.value_sets order by rowid").fetchall()
+    rows = []
+    for value_set, system, code, match in entries:
+        key = code.replace(".", "").upper() if system == "ICD10CM" else code
+        matched = key + "9" if match == "prefix" else key
+        for _ in range(rng.choice(MATCH_SIZES)):
+            # few patients per entry, so that patients and rows differ
+            rows.append((rng.choice(patients[:60]), value_set, system, matched, system == "LOINC"))
+    frame = pl.DataFrame(rows, schema=["patient_id", "value_set", "code_system", "code", "is_lab"], orient="row")
+    con.register("matches_df", frame)
+    con.execute(
+        "create or replace table cohort.condition_matches as "
+        "select patient_id, value_set, code_system, code from matches_df where not is_lab"
+    )
+    con.execute(
+        "create or replace table cohort.lab_results as "
+        "select patient_id, value_set as measure, code_system, code from matches_df where is_lab"
+    )
+    return frame

@@ -37,6 +37,9 @@ PROBE = """JSON.stringify({
   note: document.getElementById("suppression-note").textContent.replace(/\\s+/g, " ").trim(),
   scripts: [...document.scripts].map(s => s.src),
   links: [...document.querySelectorAll("link, img, iframe")].length,
+  diffState: document.getElementById("version-diff").dataset.state,
+  diff: [...document.querySelectorAll("#diff-table tbody tr")]
+    .map(r => [r.dataset.flag, ...[...r.querySelectorAll("td")].slice(1).map(td => td.textContent.trim())]),
 })"""
 
 
@@ -153,6 +156,15 @@ def test_dashboard_in_headless_chromium(published, chromium):
     assert charts["new_patients"]["marks"] == months[0] and charts["new_patients"]["suppressedMarks"] == months[1]
     steps = _snapshot(root, "select count(*) from marts.attrition")[0][0]
     assert charts["attrition"]["marks"] == steps
+
+    # the latest phenotype version change: every flag that moved (or may hide a move), entered and left
+    moves = _snapshot(
+        root,
+        "select flag, list(patients order by change) from marts.version_diff_counts group by flag, flag_order "
+        "having bool_or(patients is null or patients > 0) order by flag_order",
+    )
+    assert probe["diffState"] == "changed" and moves
+    assert probe["diff"] == [[flag, _shown(entered), _shown(left)] for flag, (entered, left) in moves]
 
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

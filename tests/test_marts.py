@@ -6,8 +6,9 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
-from marts_synthetic import GAPS, PRIMARY, build_warehouse, write_cohort
+from marts_synthetic import GAPS, PREVIOUS_VERSION, PRIMARY, VERSION, build_warehouse, write_cohort
 
+from pipelines.cohort.version_diff import DIFF_FLAGS
 from pipelines.marts.build import MartInputError, build_marts
 from pipelines.marts.deid import (
     DeidentificationError,
@@ -202,6 +203,77 @@ def test_dq_summary_sums_row_fates_and_checks_per_batch(warehouse):
         assert row["checks_failed"] == failed.select("table_name", "check_name").unique().height
 
 
+def test_version_diff_counts_equal_direct_counts(warehouse):
+    db, inputs, _ = warehouse
+    diff = inputs["version_diff"]
+    exact = {
+        (flag, "entered" if now else "left"): n
+        for flag, now, n in diff.group_by("flag", "current_value").agg(pl.col("patient_id").n_unique()).iter_rows()
+    }
+    mart = _mart(db, "version_diff_counts", "flag_order, change")
+    assert mart.height == 2 * len(DIFF_FLAGS) and mart["flag"][0] == "in_cohort"
+    assert set(mart["flag"]) == set(DIFF_FLAGS)
+    assert set(mart.select("previous_version", "current_version", "diff_run_id").rows()) == {
+        (PREVIOUS_VERSION, VERSION, "run-diff")
+    }
+    for row in mart.iter_rows(named=True):
+        _agrees(row["patients"], exact.get((row["flag"], row["change"]), 0), row["patients_suppressed"])
+    # entered - left of a flag is published elsewhere (prevalence now and in the previous snapshot): a flag never
+    # shows one direction beside a hidden other
+    pairs = mart.group_by("flag").agg(pl.col("patients_suppressed").sum().alias("hidden"))
+    assert set(pairs["hidden"]) <= {0, 2}
+    assert mart["patients_suppressed"].any() and mart.filter(pl.col("patients") > 10).height > 0
+
+
+def test_version_diff_counts_keep_the_last_change_after_runs_of_the_same_version(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db, patients=80, seed=6)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into cohort.version_runs values ('run-later', 'b2', timestamp '2026-05-03 03:00:00', ?, ?, "
+            "false, 100, 0, 'sig2', true)",
+            [VERSION, VERSION],
+        )
+        build_marts(con, run_id="r", batch_id="b2")
+        rows = con.execute(
+            "select distinct previous_version, current_version, diff_run_id, input_changed "
+            "from marts.version_diff_counts"
+        ).fetchall()
+    assert rows == [(PREVIOUS_VERSION, VERSION, "run-diff", False)]
+
+
+def test_version_diff_counts_are_empty_before_the_first_version_change(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db, patients=50, seed=4)
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from cohort.version_runs where version_changed")
+        assert build_marts(con, run_id="r", batch_id="b")["version_diff_counts"] == 0
+        con.execute("drop table cohort.version_runs")
+        con.execute("drop table cohort.version_diff")  # a warehouse from before the version diff
+        assert build_marts(con, run_id="r2", batch_id="b")["version_diff_counts"] == 0
+
+
+def test_value_set_matches_equal_direct_counts(warehouse):
+    db, inputs, _ = warehouse
+    matches = inputs["value_set_matches"]
+    mart = _mart(db, "value_set_matches", "entry_order")
+    with duckdb.connect(str(db), read_only=True) as con:
+        entries = con.execute(
+            "select value_set, code_system, code, match from ref.value_sets order by rowid"
+        ).fetchall()
+    assert mart.select("value_set", "code_system", "code", "match").rows() == entries  # every entry, seed order
+    for row in mart.iter_rows(named=True):
+        key = row["code"].replace(".", "").upper() if row["code_system"] == "ICD10CM" else row["code"]
+        hits = matches.filter(
+            (pl.col("value_set") == row["value_set"])
+            & (pl.col("code_system") == row["code_system"])
+            & (pl.col("code").str.starts_with(key) if row["match"] == "prefix" else pl.col("code") == key)
+        )
+        _agrees(row["matched_rows"], hits.height, row["matched_rows_suppressed"])
+        _agrees(row["matched_patients"], hits["patient_id"].n_unique(), row["matched_patients_suppressed"])
+    assert mart["suppressed"].any() and mart.filter(pl.col("matched_rows") > 10).height > 0
+
+
 def test_no_mart_holds_an_identifier_or_an_unsuppressed_small_count(warehouse):
     db, inputs, _ = warehouse
     raw = inputs["raw"]
@@ -278,7 +350,8 @@ def test_marts_hold_no_dates_at_all(warehouse):
             "select table_name, column_name from information_schema.columns where table_schema = 'marts' "
             "and (data_type like 'DATE%' or data_type like 'TIMESTAMP%')"
         ).fetchall()
-    assert dated == [("run_info", "built_at")]
+    # the only timestamps are of runs: when the marts were built and when the version diff was taken
+    assert sorted(dated) == [("run_info", "built_at"), ("version_diff_counts", "diffed_at")]
     assert date.today().year >= 2026
 
 

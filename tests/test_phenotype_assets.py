@@ -21,6 +21,7 @@ COHORT_ASSETS = {
     "patient_flags",
     "care_gaps",
     "cohort_attrition",
+    "version_diff",
 }
 
 

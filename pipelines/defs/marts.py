@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.definition.page import write_definition_page
 from pipelines.marts.build import build_marts
 from pipelines.marts.dashboard import write_dashboard
 from pipelines.marts.keys import load_hmac_key, register_patient_key
@@ -14,7 +15,15 @@ from pipelines.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.sql_runner import table_exists
 
 GROUP = "marts"
-COHORT_INPUTS = [dg.AssetKey("patient_flags"), dg.AssetKey("care_gaps"), dg.AssetKey("cohort_attrition")]
+COHORT_INPUTS = [
+    dg.AssetKey("patient_flags"),
+    dg.AssetKey("care_gaps"),
+    dg.AssetKey("cohort_attrition"),
+    dg.AssetKey("version_diff"),
+    # value_set_matches counts what the phenotype matched
+    dg.AssetKey("condition_matches"),
+    dg.AssetKey("lab_results"),
+]
 GRAINS = {m.name: m.grain for m in MARTS} | {"run_info": "one row: the run, batch and phenotype version"}
 MART_KEYS = [dg.AssetKey(["marts", name]) for name in MART_NAMES]
 
@@ -90,4 +99,13 @@ def dashboard(warehouse: DuckDBWarehouse, paths: PipelinePaths) -> dg.Materializ
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size})
 
 
-defs = dg.Definitions(assets=[marts, published_snapshot, dashboard])
+@dg.asset(group_name=GROUP, kinds={"html"}, deps=[published_snapshot])
+def definition_page(warehouse: DuckDBWarehouse, paths: PipelinePaths) -> dg.MaterializeResult:
+    """One self-contained HTML file (reports_dir/definition.html): the phenotype for clinicians, from the seeds
+    the run loaded, with the published per-code counts and version diff."""
+    with warehouse.connect(read_only=True) as con:
+        path = write_definition_page(con, Path(paths.reports_dir))
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size})
+
+
+defs = dg.Definitions(assets=[marts, published_snapshot, dashboard, definition_page])

@@ -79,6 +79,8 @@ def _sql_params(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> dict[str, str
         return {"flag_columns": ", ".join(flags)}
     if spec.name == "dq_batch_summary":
         return {name: _table_or_empty(con, f"dq.{name}", columns) for name, columns in _DQ_CONTRACT.items()}
+    if spec.optional_reads:
+        return {name: _table_or_empty(con, table, columns) for name, table, columns in spec.optional_reads}
     if spec.name == "attrition":
         columns = {c.lower() for c in table_columns(con, "cohort.attrition")}
         order = next((c for c in _STEP_ORDER_COLUMNS if c in columns), "rowid")

@@ -16,6 +16,7 @@ import jinja2
 
 from pipelines.marts.build import MartInputError
 from pipelines.marts.suppression import SMALL_MAX, SUPPRESSED_LABEL
+from pipelines.marts.version_diff import read_version_diff
 
 TEMPLATES = Path(__file__).parent / "templates"
 DASHBOARD_FILE = "dashboard.html"
@@ -66,6 +67,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
             "select source_batch_id, rows_read, rows_loaded, rows_quarantined, rows_superseded, "
             "checks_run, checks_failed from marts.dq_batch_summary order by source_batch_id",
         ),
+        "version_diff": read_version_diff(con),
         "suppressed_label": SUPPRESSED_LABEL,
         "small_max": SMALL_MAX,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelines.cohort.version_diff import DIFF_COLUMNS, RUNS_COLUMNS
 from pipelines.marts.suppression import CountRule, CumulativeRule, RowSumRule, SuppressionSpec
 
 
@@ -22,6 +23,9 @@ class MartSpec:
     drop_columns: tuple[str, ...] = ()
     # Tables (schema.table) the SQL reads besides the run context.
     reads: tuple[str, ...] = field(default_factory=tuple)
+    # Tables the SQL reads through a `{{ placeholder }}` that may not exist yet: (placeholder, schema.table,
+    # column DDL of the empty stand-in used instead).
+    optional_reads: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
 
     @property
     def count_columns(self) -> tuple[str, ...]:
@@ -108,6 +112,45 @@ MARTS: tuple[MartSpec, ...] = (
         ),
         structural=("files", "checks_run", "checks_failed", "error_checks_failed", "warn_checks_failed"),
         # dq.* are optional: a warehouse without them (no batch ingested yet) gets an empty summary.
+    ),
+    MartSpec(
+        name="version_diff_counts",
+        grain="one row per flag (and the cohort itself) and direction (entered / left) of the latest phenotype "
+        "version change; no rows before the first change",
+        suppression=SuppressionSpec(
+            # entered - left of a flag = its prevalence now - its prevalence under the previous version (published
+            # by the previous snapshot): a lone hidden direction could be worked out, so the pair hides together.
+            counts=(CountRule("patients", totals=(("flag",),)),),
+            order_by="flag_order, change",
+        ),
+        structural=("flag_order",),
+        optional_reads=(
+            ("version_diff", "cohort.version_diff", DIFF_COLUMNS),
+            ("version_runs", "cohort.version_runs", RUNS_COLUMNS),
+        ),
+    ),
+    MartSpec(
+        name="value_set_matches",
+        grain="one row per value-set entry (value set, code system, code, match): staged rows and patients "
+        "the phenotype matched with it",
+        suppression=SuppressionSpec(
+            counts=(CountRule("matched_patients"), CountRule("matched_rows")),
+            order_by="entry_order",
+        ),
+        structural=("entry_order",),
+        optional_reads=(
+            ("value_sets", "ref.value_sets", "value_set varchar, code_system varchar, code varchar, match varchar"),
+            (
+                "condition_matches",
+                "cohort.condition_matches",
+                "patient_id varchar, value_set varchar, code_system varchar, code varchar",
+            ),
+            (
+                "lab_results",
+                "cohort.lab_results",
+                "patient_id varchar, measure varchar, code_system varchar, code varchar",
+            ),
+        ),
     ),
 )
 
