@@ -98,7 +98,10 @@ def _export_value_sets(args: argparse.Namespace) -> int:
     from pipelines.definition.value_sets import ValueSetError
 
     try:
-        written = export_value_sets(args.out, args.format, base_url=args.base_url)
+        settings = Settings.load()
+        written = export_value_sets(
+            args.out, args.format, base_url=args.base_url, code_system_map_file=settings.code_system_map_file
+        )
     except (ValueSetError, OSError) as exc:
         print(f"cramp-cohort: export-value-sets: {exc}", file=sys.stderr)
         return 1

@@ -164,8 +164,8 @@ def test_page_shows_whatever_the_seed_files_hold(tmp_path: Path) -> None:
     shutil.copytree(SEEDS_DIR, seeds)
     (seeds / "site_label_map.csv").write_text("source_system,code_system,note\nICD10-LOCAL,ICD10CM,a site label\n")
     with (seeds / "value_sets.csv").open("a") as handle:
-        handle.write("hypoparathyroidism,ICD10CM,E20.9,exact,Hypoparathyroidism unspecified,true\n")
-        handle.write("hypoparathyroidism,SNOMED,36976004,exact,Hypoparathyroidism (disorder),false\n")
+        handle.write("parathyroid_review,ICD10CM,E20.9,exact,Hypoparathyroidism unspecified,true\n")
+        handle.write("parathyroid_review,SNOMED,36976004,exact,Hypoparathyroidism (disorder),false\n")
     params = seeds / "phenotype_parameters.csv"
     params.write_text(params.read_text().replace("acute_days_before,90,", "acute_days_before,120,"))
     con = duckdb.connect()
@@ -173,7 +173,7 @@ def test_page_shows_whatever_the_seed_files_hold(tmp_path: Path) -> None:
     html = write_definition_page(con, tmp_path / "out").read_text()
 
     assert 'data-seed="site_label_map"' in html and "ICD10-LOCAL" in html and "a site label" in html
-    section = html[html.index('id="vs-hypoparathyroidism"') :]
+    section = html[html.index('id="vs-parathyroid_review"') :]
     section = section[: section.index("</section>")]
     assert "Hypoparathyroidism, unspecified" in section  # the official FY2026 title, not the seed's wording
     assert 'class="entry unverified"' in section and "36976004" in section

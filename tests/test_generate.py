@@ -451,7 +451,7 @@ DECISIVE = {
     "albumin_7d_2h_not_paired": ("hypocalcemia", True),
     "albumin_exactly_7d_paired": ("hypocalcemia", False),
     "ionized_censored_low": ("hypocalcemia", True),
-    "ionized_censored_at_threshold": ("hypocalcemia", False),
+    "ionized_censored_at_threshold": ("hypocalcemia", True),
     "ca_censored_excluded": ("hypocalcemia", False),
     "ca_not_a_number": ("hypocalcemia", False),
     "albumin_censored_not_used": ("hypocalcemia", True),

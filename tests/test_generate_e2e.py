@@ -115,8 +115,9 @@ def test_reconciliation_and_staging_counts_match(warehouse: Path) -> None:
         assert staged == row["rows_in_staging"], table
 
 
-# Columns that name the run itself (its id and build time): the only ones two runs may differ in.
-RUN_IDENTITY = {"run_id", "built_at"}
+# Columns that name the run itself (its id and the times it built or recorded things): the only ones two runs may
+# differ in.
+RUN_IDENTITY = {"run_id", "built_at", "recorded_at", "diffed_at"}
 
 
 def test_two_clean_runs_give_identical_cohort_and_mart_tables(

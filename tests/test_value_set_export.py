@@ -132,3 +132,14 @@ def test_what_cannot_be_expressed_faithfully_stops_the_export(tmp_path: Path) ->
             handle.write(bad_row + "\n")
         with pytest.raises(ValueSetError, match=message):
             export_value_sets(tmp_path / "out", "fhir", seeds_dir=seeds)
+
+
+def test_version_names_the_site_code_system_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the exported version must be the one written on the pipeline's rows, which hashes a site's map too
+    site_map = tmp_path / "site_code_systems.csv"
+    site_map.write_text("source_system,code_system,note\nICD-10,ICD10CM,this site writes ICD-10-CM as ICD-10\n")
+    monkeypatch.setenv("CRAMP_COHORT_CODE_SYSTEM_MAP", str(site_map))
+    out = tmp_path / "fhir"
+    assert cli(["export-value-sets", "--format", "fhir", "--out", str(out)]) == 0
+    resource = json.loads((out / f"ValueSet-{resource_id_of(VALUE_SETS[0])}.json").read_text())
+    assert resource["version"] == phenotype_version(code_system_map_file=site_map) != phenotype_version()

@@ -33,13 +33,18 @@ CSV_COLUMNS = (
 
 
 def export_value_sets(
-    out_dir: Path, fmt: str, seeds_dir: Path = SEEDS_DIR, base_url: str = DEFAULT_BASE_URL
+    out_dir: Path,
+    fmt: str,
+    seeds_dir: Path = SEEDS_DIR,
+    base_url: str = DEFAULT_BASE_URL,
+    code_system_map_file: Path | None = None,
 ) -> list[Path]:
-    """Writes every value set of the seed into `out_dir`; returns the files written."""
+    """Writes every value set of the seed into `out_dir`; returns the files written. The version is the one the
+    pipeline writes on its rows, so a site's code-system map enters it too."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     seeds_dir = Path(seeds_dir)
-    version = phenotype_version(seeds_dir)
+    version = phenotype_version(seeds_dir, code_system_map_file)
     value_sets = by_value_set(read_seed_entries(seeds_dir))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

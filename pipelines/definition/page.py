@@ -65,9 +65,6 @@ class Parameters:
     def __post_init__(self) -> None:
         self._by_name = {str(r["parameter"]): r for r in self.rows}
 
-    def has(self, name: str) -> bool:
-        return name in self._by_name
-
     def value(self, name: str) -> str | None:
         row = self._by_name.get(name)
         return None if row is None else str(row["value"])
@@ -158,7 +155,6 @@ def render(data: dict, generated_at: datetime | None = None) -> str:
     html = env.get_template("definition.html.j2").render(
         data=data,
         p=params.show,
-        has=params.has,
         match_kinds=MATCH_KINDS,
         styles=(TEMPLATES / "definition.css").read_text(),
         generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -30,8 +30,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "abi": (0.1, 2.0),
 }
 HCG_POSITIVE_TEXT = ("positive", "pos", "detected", "reactive")
-# The threshold a measure's own value is judged by: a censored value (<N, <=N, >N, >=N) counts only when N itself
-# meets it in the comparator's direction. Total calcium (judged after albumin correction) and albumin have none.
+# The threshold a measure's own value is judged by: a censored value (<N, <=N, >N, >=N) counts only when every value
+# it allows meets it (`<1.12` ionized calcium is low). Total calcium (judged after albumin correction) and albumin
+# have none.
 CENSORED_RULES: dict[str, tuple[str, float]] = {
     "calcium_ionized": ("<", 1.12),
     "magnesium": ("<", 1.7),
@@ -66,8 +67,8 @@ def compute_truth(
 
     labs = _labs(observations, codebook)
     low_ca = _low_calcium_days(labs)
-    low_mg = labs.filter((pl.col("measure") == "magnesium") & (pl.col("canonical") < 1.7))
-    low_abi = labs.filter((pl.col("measure") == "abi") & (pl.col("canonical") <= 0.90))
+    low_mg = labs.filter((pl.col("measure") == "magnesium") & pl.col("meets"))
+    low_abi = labs.filter((pl.col("measure") == "abi") & pl.col("meets"))
 
     def lab_in(days: pl.DataFrame, before: int) -> pl.Expr:
         hits = (
@@ -243,25 +244,39 @@ def _labs(observations: pl.DataFrame, codebook: CodeBook) -> pl.DataFrame:
     decides = pl.lit(False)
     for measure, (rule, threshold) in CENSORED_RULES.items():
         meets = {
-            "<": at_most & (pl.col("canonical") < threshold),
+            "<": ((pl.col("comparator") == "<") & (pl.col("canonical") <= threshold))
+            | ((pl.col("comparator") == "<=") & (pl.col("canonical") < threshold)),
             "<=": at_most & (pl.col("canonical") <= threshold),
             ">=": at_least & (pl.col("canonical") >= threshold),
         }[rule]
         decides = pl.when(pl.col("measure") == measure).then(meets).otherwise(decides)
-    numeric = obs.with_columns(canonical=pl.col("number") * factor).filter(
-        pl.col("canonical").is_not_null() & plausible & (pl.col("comparator").is_null() | decides)
+    # `meets`: the measure's own threshold is met (a deciding censored value meets it by construction)
+    meets = pl.lit(None, dtype=pl.Boolean)
+    for measure, (rule, threshold) in CENSORED_RULES.items():
+        by_value = {
+            "<": pl.col("canonical") < threshold,
+            "<=": pl.col("canonical") <= threshold,
+            ">=": pl.col("canonical") >= threshold,
+        }[rule]
+        censored_or_met = pl.col("comparator").is_not_null() | by_value
+        meets = pl.when(pl.col("measure") == measure).then(censored_or_met).otherwise(meets)
+    numeric = (
+        obs.with_columns(canonical=pl.col("number") * factor)
+        .filter(pl.col("canonical").is_not_null() & plausible & (pl.col("comparator").is_null() | decides))
+        .with_columns(meets=meets)
     )
     qualitative = obs.filter(
         (pl.col("measure") == "hcg_qualitative") & text.str.to_lowercase().is_in(list(HCG_POSITIVE_TEXT))
-    ).with_columns(canonical=pl.lit(1.0))
-    return pl.concat([numeric, qualitative]).select("patient_id", "measure", "day", "observed_at", "canonical")
+    ).with_columns(canonical=pl.lit(1.0), meets=pl.lit(True))
+    columns = ("patient_id", "measure", "day", "observed_at", "canonical", "meets")
+    return pl.concat([numeric.select(columns), qualitative.select(columns)])
 
 
 def _low_calcium_days(labs: pl.DataFrame) -> pl.DataFrame:
     """Patient-days with a low calcium verdict: ionized decides; else the total calcium corrected with the albumin
     closest in time (timestamps) within 7 days of it, ties to the earlier albumin."""
     ionized = labs.filter(pl.col("measure") == "calcium_ionized")
-    ion_days = ionized.group_by("patient_id", "day").agg((pl.col("canonical") < 1.12).any().alias("low"))
+    ion_days = ionized.group_by("patient_id", "day").agg(pl.col("meets").any().alias("low"))
     totals = labs.filter(pl.col("measure") == "calcium_total").with_row_index("_t")
     albumin = labs.filter(pl.col("measure") == "albumin").select(
         "patient_id",
@@ -317,7 +332,7 @@ def _pregnancy_covered(per_event: pl.DataFrame, dx: pl.DataFrame, labs: pl.DataF
     )
     hcg = labs.filter(
         (pl.col("measure") == "hcg_qualitative")
-        | ((pl.col("measure") == "hcg_quantitative") & (pl.col("canonical") >= 25))
+        | ((pl.col("measure") == "hcg_quantitative") & pl.col("meets"))
     )
     after_outcome = (
         hcg.join(outcomes, on="patient_id")

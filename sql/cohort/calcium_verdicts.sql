@@ -32,9 +32,8 @@ verdicts as (
         value_canonical as value_normalized,
         canonical_unit as unit_normalized,
         cast(null as double) as albumin_g_dl,
-        value_canonical < parameters.calcium_ionized_low_mmol_l as is_low,
+        meets_threshold as is_low,
     from ionized
-    cross join parameters
     union all
     select
         patient_id,

@@ -61,7 +61,7 @@ abnormal_labs as (
     from lab_results
     cross join parameters
     where measure = 'magnesium'
-        and value_canonical < parameters.magnesium_low_mg_dl
+        and meets_threshold
     union all
     select
         'pad' as flag,
@@ -79,7 +79,7 @@ abnormal_labs as (
     from lab_results
     cross join parameters
     where measure = 'abi'
-        and value_canonical <= parameters.abi_low_ratio
+        and meets_threshold
 ),
 
 final as (

@@ -101,11 +101,14 @@ classified as (
             when not is_numeric then null
             when value_numeric is null then 'not_numeric'
             when not is_known_unit then 'unknown_unit'
-            -- a censored result (<N, <=N: at most N; >N, >=N: at least N) counts only when N itself meets
-            -- the measure's threshold in its direction; otherwise it says nothing and is excluded
+            -- a censored result (<N: below N; <=N: at most N; >N, >=N: at least N) counts only when every
+            -- value it allows meets the measure's threshold in its direction (so `<1.12` ionized calcium
+            -- is low: every value below 1.12 is); otherwise it says nothing and is excluded
             when value_comparator is not null
                 and not coalesce(
-                    (value_comparator in ('<', '<=') and thresholds.rule = '<'
+                    (value_comparator = '<' and thresholds.rule = '<'
+                        and value_canonical <= thresholds.threshold)
+                    or (value_comparator = '<=' and thresholds.rule = '<'
                         and value_canonical < thresholds.threshold)
                     or (value_comparator in ('<', '<=') and thresholds.rule = '<='
                         and value_canonical <= thresholds.threshold)
@@ -117,6 +120,8 @@ classified as (
             when value_canonical < plausible_ranges.plausible_min then 'implausible'
             when value_canonical > plausible_ranges.plausible_max then 'implausible'
         end as exclusion_reason,
+        thresholds.rule as threshold_rule,
+        thresholds.threshold,
     from normalized
     left join plausible_ranges
         on normalized.measure = plausible_ranges.measure
@@ -140,6 +145,15 @@ final as (
         case when exclusion_reason is null then value_canonical end as value_canonical,
         canonical_unit,
         coalesce(text_interpretation = 'positive', false) as is_positive_text,
+        -- the measure's own threshold, judged once here: a censored value still usable has already been
+        -- shown to meet it (every value it allows does); NULL for measures without one
+        case
+            when exclusion_reason is not null or threshold_rule is null then null
+            when value_comparator is not null then true
+            when threshold_rule = '<' then value_canonical < threshold
+            when threshold_rule = '<=' then value_canonical <= threshold
+            when threshold_rule = '>=' then value_canonical >= threshold
+        end as meets_threshold,
         exclusion_reason is null as usable,
         exclusion_reason,
         phenotype_version.phenotype_version,

@@ -68,12 +68,10 @@ dx_starts as (
 positive_hcg as (
     select lab_results.*
     from lab_results
-    cross join parameters
     where lab_results.usable
         and (
             (lab_results.measure = 'hcg_qualitative' and lab_results.is_positive_text)
-            or (lab_results.measure = 'hcg_quantitative'
-                and lab_results.value_canonical >= parameters.hcg_positive_miu_ml)
+            or (lab_results.measure = 'hcg_quantitative' and lab_results.meets_threshold)
         )
 ),
 
