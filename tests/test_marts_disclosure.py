@@ -317,3 +317,22 @@ def test_sample_run_publishes_a_snapshot_without_the_known_leaks(sample_run, tmp
         assert any(highest - lowest < MIN_WIDTH for _, lowest, highest in _window_ranges(_windows(con), exact))
         with pytest.raises(DisclosureError, match="can be worked out to within"):
             assert_disclosure_safe(con)
+
+
+def test_the_audit_is_repeatable(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db, patients=400, seed=5)
+    snapshots = []
+    with duckdb.connect(str(db)) as con:
+        for _ in range(2):
+            build_marts(con, run_id="r", batch_id="b", built_at=date(2026, 1, 1))
+            snapshots.append(
+                {
+                    name: con.sql(f"select * from {name} order by all").pl()
+                    for name in [f"marts.{m.name}" for m in MARTS] + ["privacy.protected_counts"]
+                }
+            )
+    assert snapshots[0].keys() == snapshots[1].keys()
+    for name, frame in snapshots[0].items():
+        assert frame.equals(snapshots[1][name]), name
+    assert snapshots[0]["privacy.protected_counts"].filter(pl.col("hidden_by") == "audit").height > 0

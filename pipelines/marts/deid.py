@@ -52,7 +52,7 @@ _RUN_INFO_CONTEXT = ("run_id", "batch_id", "phenotype_version", "built_at")
 
 
 class DeidentificationError(RuntimeError):
-    """A mart breaks the de-identification rules of outputs.md."""
+    """A mart breaks the de-identification rules (docs/marts.md)."""
 
 
 def load_identifiers(con: duckdb.DuckDBPyConnection, table: str = "_deid_identifiers") -> int:

@@ -188,11 +188,16 @@ def _mart_cells(con: duckdb.DuckDBPyConnection, spec: MartSpec, exact: bool) -> 
     counts = spec.count_columns
     published = ", ".join(f"case when m.{c}_suppressed then null else m.{c} end" for c in counts)
     exact_values = ", ".join(f"e.{c}" for c in counts) if exact else ", ".join("null" for _ in counts)
-    join = f"inner join _exact_{spec.name} as e using ({', '.join(spec.key)})" if exact else ""
+    on = " and ".join(f"m.{k} is not distinct from e.{k}" for k in spec.key)
+    join = f"left join _exact_{spec.name} as e on {on}" if exact else ""
     rows = con.execute(
         f"select {key}, {published}, {exact_values} from marts.{spec.name} as m {join} order by {key}"
     ).fetchall()
     n = len(spec.key)
+    if len({row[:n] for row in rows}) != len(rows):
+        raise DisclosureError(f"disclosure audit: marts.{spec.name} has rows with the same key {spec.key}")
+    if exact and any(v is None for row in rows for v in row[n + len(counts) :]):
+        raise DisclosureError(f"disclosure audit: marts.{spec.name} has rows without exact counts")
     for row in rows:
         values = row[n:]
         yield row[:n], {c: (values[i], values[len(counts) + i]) for i, c in enumerate(counts)}
@@ -402,7 +407,7 @@ class Protection:
     protected_counts: int  # small hidden and derived counts audited
 
 
-def protect_marts(con: duckdb.DuckDBPyConnection, run_id: str, max_steps: int = 5000) -> Protection:
+def protect_marts(con: duckdb.DuckDBPyConnection, run_id: str) -> Protection:
     """Hides more mart cells until no small count can be narrowed to within +-2, and records the classes.
 
     Needs the exact counts in the temp tables `_exact_<mart>` (the marts build keeps them until this runs).
@@ -419,8 +424,6 @@ def protect_marts(con: duckdb.DuckDBPyConnection, run_id: str, max_steps: int = 
         if target.safe:
             unsafe.pop(0)
             continue
-        if len(added) >= max_steps:
-            raise DisclosureError(f"disclosure audit: counts still unsafe after {max_steps} extra suppressions")
         choice = _choose(model, target)
         if choice is None:
             raise DisclosureError(

@@ -1,7 +1,7 @@
 """The mart catalogue: which SQL file builds which `marts.*` table, how its counts are suppressed, which text
 columns are structural and how its counts relate to the other published counts.
 
-Every integer column of a mart is either a count of patients or input rows (suppressed per outputs.md) or a
+Every integer column of a mart is either a count of patients or input rows (suppressed, docs/marts.md) or a
 declared structural number (a number of checks, an ordinal): the de-identification scan rejects anything else.
 Every text column is either structural (declared with the values it may hold, checked instead of being scanned for
 identifiers) or scanned for input identifiers. Every count takes part in at least one declared relation (or says
