@@ -11,11 +11,22 @@ from pipelines.marts.deid import DeidentificationError, assert_deidentified
 from pipelines.marts.publish import publish_snapshot, read_published_run_id
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    db = tmp_path / "warehouse.duckdb"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    db = tmp_path_factory.mktemp("deid") / "warehouse.duckdb"
     inputs = build_warehouse(db, patients=300, seed=17)
+    with duckdb.connect(str(db)) as con:
+        build_marts(con, run_id="run-1", batch_id="2026-02-01")
     return db, inputs
+
+
+@pytest.fixture
+def warehouse(template, tmp_path):
+    """A copy of the template warehouse (cohort, dq and marts of run-1), for one test to change."""
+    db, inputs = template
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(db.read_bytes())
+    return copy, inputs
 
 
 def test_a_date_named_batch_equal_to_a_birth_date_does_not_block_publishing(warehouse, tmp_path):
@@ -80,7 +91,6 @@ def test_every_kind_of_identifier_placed_in_a_mart_fails_the_scan(warehouse, kin
     db, inputs = warehouse
     value = IDENTIFIERS[kind](inputs["raw"])
     with duckdb.connect(str(db)) as con:
-        build_marts(con, run_id="run-1", batch_id="2026-02-01")
         assert_deidentified(con)  # clean before
         if placement == "new text column":
             con.execute("alter table marts.care_gap_totals add column note varchar")
@@ -104,7 +114,6 @@ def test_an_identifier_inside_free_text_and_a_birth_date_column_fail_the_scan(wa
     db, inputs = warehouse
     raw = inputs["raw"]
     with duckdb.connect(str(db)) as con:
-        build_marts(con, run_id="run-1", batch_id="2026-02-01")
         con.execute("alter table marts.attrition add column remark varchar")
         con.execute("update marts.attrition set remark = ? where step_number = 2", [f"see {raw['SSN'][5]} (chart)"])
         con.execute("alter table marts.run_info add column first_seen date")
@@ -117,9 +126,8 @@ def test_an_identifier_inside_free_text_and_a_birth_date_column_fail_the_scan(wa
 
 
 def test_small_counts_and_undeclared_numbers_still_fail_the_scan(warehouse):
-    db, inputs = warehouse
+    db, _ = warehouse
     with duckdb.connect(str(db)) as con:
-        build_marts(con, run_id="run-1", batch_id="2026-02-01")
         con.execute("update marts.care_gap_totals set patients = 4, patients_suppressed = false where rowid = 0")
         con.execute("alter table marts.flag_prevalence add column patient_mrn bigint")
         with pytest.raises(DeidentificationError) as caught:
@@ -132,7 +140,6 @@ def test_small_counts_and_undeclared_numbers_still_fail_the_scan(warehouse):
 def test_a_month_label_must_look_like_a_month(warehouse):
     db, _ = warehouse
     with duckdb.connect(str(db)) as con:
-        build_marts(con, run_id="run-1", batch_id="2026-02-01")
         con.execute("update marts.cohort_monthly set month = 'March of 1957' where rowid = 0")
         with pytest.raises(
             DeidentificationError, match=r"marts\.cohort_monthly\.month: 1 value\(s\) that are not a month"
