@@ -373,7 +373,7 @@ def _solve_component(
 ) -> list[Range]:
     """Ranges of the component's small counts (exact when unsafe; at least `MIN_WIDTH` wide when safe)."""
     solver, forms = _solver(model, component, classes)
-    enough = math.inf if only is not None else MIN_WIDTH
+    enough = MIN_WIDTH  # an unsafe range is always worked out exactly (the programs run until it is)
     ranges: list[Range] = []
     for c in component:
         if only is not None and only.cell != c:
@@ -489,8 +489,22 @@ def _target_range(model: SnapshotModel, target: Range) -> Range:
     if not cells & hidden:  # a derived count of published cells only
         value = model.constant(target.form.coefs)
         return Range(target.target, value, value, True, form=target.form)
-    component = next(comp for comp in _components(model, hidden, {}) if cells & set(comp))
-    return _solve_component(model, component, {}, only=target)[0]
+    return _solve_component(model, _component_around(model, cells & hidden, hidden), {}, only=target)[0]
+
+
+def _component_around(model: SnapshotModel, start: set[int], hidden: set[int]) -> list[int]:
+    """The hidden cells linked to `start` (what `_components` would group with it, without the others)."""
+    seen, todo = set(start), list(start)
+    while todo:
+        c = todo.pop()
+        linked = [model.rows[r].coefs for r in model.rows_of[c]]
+        linked += [f.coefs for f in model.forms_of[c] if model.form_class(f, {}) == SMALL]
+        for coefs in linked:
+            for other in coefs:
+                if other in hidden and other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+    return sorted(seen)
 
 
 def _apply(con: duckdb.DuckDBPyConnection, model: SnapshotModel, hidden: list[int], shown: list[int]) -> None:
