@@ -208,6 +208,8 @@ def test_marts_that_were_not_audited_are_refused(tmp_path):
 
 
 def test_every_mart_count_has_declared_relations():
+    names = [relation.name for spec in MARTS for relation in spec.relations]
+    assert len(names) == len(set(names)), "relation names identify relations in privacy.protected_counts"
     covered = {pair for spec in MARTS for relation in spec.relations for pair in relation_columns(relation)}
     for spec in MARTS:
         for column in spec.count_columns:
