@@ -1,6 +1,8 @@
 """A synthetic warehouse for the marts tests: the cohort/dq tables of outputs.md filled from seeded random rows.
 
-Prevalences are chosen so that some cells are large, some are 1..10 (suppressed) and some are 0.
+Prevalences are chosen so that some cells are large, some are 1..10 (suppressed) and some are 0. The rows obey the
+phenotype's rules that the disclosure audit relies on: the neuropathy details are neuropathies, and a care gap is
+only open for a patient its indication applies to.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ RATES = {
     "mimic_contracture": 0.02,
 }
 GAPS = ("calcium_not_checked", "vascular_assessment_missing", "magnesium_not_checked")
+# Who a gap can be open for, and how often it is open then.
+GAP_INDICATED = {
+    "calcium_not_checked": (lambda f: f["frequent_cramps"] or f["pediatric_22q11"], 0.8),
+    "vascular_assessment_missing": (lambda f: f["pad"] or f["mimic_claudication"], 0.9),
+    "magnesium_not_checked": (lambda f: f["frequent_cramps"] and f["hypocalcemia"], 0.2),
+}
 VERSION = "cramp-risk-1+test"
 PREVIOUS_VERSION = "cramp-risk-0+test"
 # Per flag, the share of cohort patients who entered / left it with the version change: large, small, none.
@@ -57,8 +65,8 @@ def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_sh
         [
             {"patient_id": row["patient_id"], "gap": gap, "reason": "no lab in window"}
             for row in flags.iter_rows(named=True)
-            for gap, rate in zip(GAPS, (0.3, 0.2, 0.02), strict=True)
-            if rng.random() < rate
+            for gap, (indicated, rate) in GAP_INDICATED.items()
+            if indicated(row) and rng.random() < rate
         ],
         schema={"patient_id": pl.Utf8, "gap": pl.Utf8, "reason": pl.Utf8},
     )
@@ -96,12 +104,14 @@ def write_cohort(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame, gaps: pl.D
 
 def _person(rng: random.Random) -> dict:
     birth = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 365 * 90))
+    patient_id = str(uuid.UUID(int=rng.getrandbits(128)))
     return {
-        "Id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "Id": patient_id,
         "BIRTHDATE": birth.isoformat(),
         "SSN": f"999-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}",
         "FIRST": f"Given{rng.randrange(100, 999)}",
         "LAST": f"Family{rng.randrange(100, 999)}",
+        "ADDRESS": f"{int(patient_id[:3], 16)} Elm Street Unit {int(patient_id[3:5], 16)}",
         "GENDER": rng.choice(("M", "F", "F", "M", "F", "U" if rng.random() < 0.05 else "M")),
     }
 
@@ -116,6 +126,7 @@ def _flags(rng: random.Random, person: dict) -> dict:
         row[flag] = rng.random() < RATES.get(flag, 0.0)
     row["elderly"] = age >= 65
     row["pregnancy"] = row["pregnancy"] and person["GENDER"] != "M"
+    row["neuropathy"] = row["neuropathy"] or row["diabetic_neuropathy"] or row["hcv_neuropathy"]
     row.update(
         {
             "age_at_index": age,

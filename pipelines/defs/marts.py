@@ -61,12 +61,19 @@ def marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: 
             for name in rows
             if name != "run_info"
         }
+        by_audit = dict(
+            con.execute(
+                "select mart, count(*) from privacy.protected_counts where hidden_by = 'audit' group by mart"
+            ).fetchall()
+        )
     for name in MART_NAMES:
         yield dg.MaterializeResult(
             asset_key=["marts", name],
             metadata={
                 "rows": rows[name],
                 "rows_with_suppressed_cells": suppressed.get(name, 0),
+                # cells the disclosure audit hid because other published counts would give a hidden one away
+                "cells_hidden_by_disclosure_audit": by_audit.get(name, 0),
                 "batch_id": batch_id,
                 "hmac_key_source": key.source,
             },

@@ -1,4 +1,5 @@
-"""Builds every `marts.*` table in one transaction: exact counts in temp tables, then suppressed copies.
+"""Builds every `marts.*` table in one transaction: exact counts in temp tables, then suppressed copies, then
+the disclosure audit across all of them (it may hide more cells).
 
 Exact (unsuppressed) counts only ever live in temporary tables of the connection, never in the warehouse file.
 """
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from pipelines import SQL_DIR
+from pipelines.marts.disclosure import protect_marts
 from pipelines.marts.specs import MARTS, MartSpec
 from pipelines.marts.suppression import suppress_into
 from pipelines.sql_runner import read_sql, table_exists, transaction
@@ -39,8 +41,13 @@ def build_marts(
     batch_id: str,
     phenotype_version: str | None = None,
     built_at: datetime | None = None,
+    audit: bool = True,
 ) -> dict[str, int]:
-    """(Re)builds all marts for one run; returns rows per mart. Missing inputs raise before anything changes."""
+    """(Re)builds all marts for one run; returns rows per mart. Missing inputs raise before anything changes.
+
+    `audit=False` leaves out the disclosure audit (to see what the suppression rules alone would publish); such
+    marts are refused by publishing.
+    """
     missing = sorted({t for m in MARTS for t in m.reads if not table_exists(con, t)})
     if missing:
         raise MartInputError(f"marts need tables that do not exist: {', '.join(missing)}")
@@ -58,6 +65,11 @@ def build_marts(
             [built_at],
         )
         counts["run_info"] = 1
+        # Reads the exact counts, then they go (on failure the rollback drops them with everything else).
+        if audit:
+            protect_marts(con, run_id)
+        for spec in MARTS:
+            con.execute(f"drop table _exact_{spec.name}")
     return counts
 
 
@@ -69,7 +81,6 @@ def _build_one(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> int:
     rows = suppress_into(con, exact, target, spec.suppression)
     for column in spec.drop_columns:
         con.execute(f"alter table {target} drop column {column}")
-    con.execute(f"drop table {exact}")
     return rows
 
 

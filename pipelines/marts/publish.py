@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.marts.deid import assert_deidentified
+from pipelines.marts.disclosure import assert_disclosure_safe
 from pipelines.marts.specs import MART_NAMES
 from pipelines.sql_runner import quote_literal
 
@@ -59,6 +60,7 @@ def publish_snapshot(
     snapshots = published_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     assert_deidentified(con)  # never publish what breaks outputs.md, whatever the caller did before
+    assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
     run_id = _run_id(con)
     snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
     staging = snapshots / f".staging-{snapshot_id}"
