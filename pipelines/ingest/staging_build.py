@@ -1,7 +1,10 @@
-"""Building staging.<file>: typed rows of all batches, one current row per natural key (newest batch wins).
+"""Building staging.<file>: typed rows of the admitted batches, one current row per natural key (newest batch wins).
 
-Rows that cannot be typed or reference nothing go to quarantine; older copies of a natural key are recorded as
-superseded. Everything happens in one transaction, so readers never see a half-built table.
+Admitted batches are the accepted ones plus the one batch this run has loaded (batch_state.py): rows of a batch
+that failed or was interrupted never reach staging. Rows that cannot be typed or reference nothing go to
+quarantine; older copies of a natural key are recorded as superseded. Everything happens in one transaction, so
+readers never see a half-built table; while a batch is pending, the table it replaces is kept aside until the
+batch is accepted (restore_point.py).
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from datetime import date
 import duckdb
 
 from pipelines import SQL_DIR
+from pipelines.faults import fault_point
+from pipelines.ingest.batch_state import admitted_filter
 from pipelines.ingest.layout import LAYOUTS
 from pipelines.ingest.reconciliation import refresh_reconciliation
+from pipelines.ingest.restore_point import set_aside_staging
 from pipelines.sql_runner import read_sql, transaction
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
@@ -57,7 +63,12 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
     # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
     # transaction about 2x slower); the transaction below only trims it and swaps it in.
-    _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed")
+    admitted = admitted_filter(con)
+    _write_without_fsst(
+        con,
+        f"create or replace table {candidates} as select * from staging.{name}_typed"
+        + (f" where {admitted}" if admitted else ""),
+    )
     # Rows that cannot be staged move aside; the table keeps its typed columns only (a metadata change).
     con.execute(
         f"""
@@ -100,6 +111,7 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     )
     try:
         with transaction(con):
+            set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
             con.execute(
                 f"""
                 delete from {candidates}
@@ -137,7 +149,6 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
                 """,
                 [layout.file_name],
             )
-            con.execute(f"drop table if exists {staged}")
             con.execute(f"alter table {candidates} rename to {name}")
             counts = con.execute(
                 f"""
@@ -151,6 +162,7 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     finally:
         for table in ("_rejected", "_superseded"):
             con.execute(f"drop table if exists temp.{table}")
+    fault_point("staging")
     return StagingResult(*counts)
 
 
