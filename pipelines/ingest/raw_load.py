@@ -97,6 +97,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeade
         for table in (REJECTS, REJECT_SCANS):
             con.execute(f"drop table if exists temp.{table}")
         shutil.rmtree(workdir, ignore_errors=True)
+        for folder in (workdir.parent, workdir.parent.parent):  # the batch's folder, then the inbox, when empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     return result
 
 

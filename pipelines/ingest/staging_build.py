@@ -109,15 +109,17 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
         select * exclude (_rank) from ranked where _rank > 1
         """
     )
+    # The older copies leave the private table before the swap, in a transaction of their own: a transaction that
+    # deletes from a table and then renames it writes a WAL DuckDB 1.5 cannot replay after a crash (duckdb#22124).
+    con.execute(
+        f"""
+        delete from {candidates}
+        where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
+        """
+    )
     try:
         with transaction(con):
             set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
-            con.execute(
-                f"""
-                delete from {candidates}
-                where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
-                """
-            )
             con.execute(
                 "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
             )
