@@ -279,6 +279,7 @@ def accepted_batch(
         )
         with transaction(con):
             set_state(con, batch_id, ACCEPTED)
+            con.execute("update dq.batch_reconciliation set batch_state = ? where batch_id = ?", [ACCEPTED, batch_id])
             discard(con)
         counts = con.execute(
             "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined) from dq.batch_reconciliation "
