@@ -9,8 +9,13 @@ import shutil
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
+from pipelines.automation.dagster_runs import outcome_from_run
+from pipelines.defs import ingest
+from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,3 +189,36 @@ class CliForker:
         if self._proc.stdin:
             self._proc.stdin.close()
         self._proc.wait(timeout=60)
+
+
+def _job(db: Path, landing: Path) -> dg.JobDefinition:
+    """The ingest assets as one job, with the job's failure hook (what `process_batch` runs up to acceptance)."""
+    # (getattr: the same helper runs the tests against the release before batch states, to show they failed there)
+    assets = getattr(ingest, "ingest_assets", [ingest.landed_batch, *ingest.raw_assets, *ingest.staging_assets])
+    hooks = {ingest.reject_pending_batch} if hasattr(ingest, "reject_pending_batch") else set()
+    job = dg.define_asset_job("ingest_only", selection=dg.AssetSelection.assets(*assets), hooks=hooks)
+    defs = dg.Definitions(
+        assets=assets,
+        jobs=[job],
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(db)),
+            "paths": PipelinePaths(
+                landing_dir=str(landing),
+                reports_dir=str(db.parent / "reports"),
+                published_dir=str(db.parent / "published"),
+                runs_dir=str(db.parent / "runs"),
+                key_file=str(db.parent / "hmac.key"),
+            ),
+        },
+        executor=dg.in_process_executor,
+    )
+    return defs.resolve_job_def("ingest_only")
+
+
+def run_ingest(db: Path, folder: Path, batch_id: str):  # noqa: ANN201 - a DagsterRunOutcome
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
+    result = _job(db, folder.parent).execute_in_process(
+        partition_key=batch_id, instance=instance, tags={SOURCE_DIR_TAG: str(folder)}, raise_on_error=False
+    )
+    return outcome_from_run(instance, result.dagster_run, db)

@@ -237,3 +237,28 @@ def test_known_fingerprint_skips_reverification(tmp_path: Path) -> None:
     assert isinstance(inspect_batch(folder, known_fingerprint=known.fingerprint), LandedBatch)
     manifest._cache.clear()  # a fresh process (no per-file-version hash cache) verifies and rejects it
     assert isinstance(inspect_batch(folder), PendingBatch)
+
+
+def test_batch_folders_linked_from_outside_the_landing_folder_are_refused_unless_allowed(tmp_path: Path) -> None:
+    landing, elsewhere = tmp_path / "landing", tmp_path / "elsewhere"
+    write_batch(elsewhere / "2026-01-05", ["p1"], [])
+    landing.mkdir()
+    (landing / "2026-01-05").symlink_to(elsewhere / "2026-01-05")
+    write_batch(landing / "2026-01-06", ["p1"], [])
+    (landing / "2026-01-07").symlink_to(landing / "2026-01-06")  # a link that stays inside is fine
+    scan = scan_landing(landing)
+    assert [b.batch_id for b in scan.complete] == ["2026-01-06", "2026-01-07"]
+    assert [(p.batch_id, p.reason) for p in scan.problems] == [
+        ("2026-01-05", "the batch folder is a symbolic link leading out of the landing folder")
+    ]
+    allowed = scan_landing(landing, allow_external_symlinks=True)
+    assert [b.batch_id for b in allowed.complete] == ["2026-01-05", "2026-01-06", "2026-01-07"]
+
+
+def test_folder_names_that_are_not_batch_ids_are_reported(tmp_path: Path) -> None:
+    write_batch(tmp_path / "csv", ["p1"], [])  # Synthea's own output folder: would sort after every date
+    write_batch(tmp_path / "2026-02-30", ["p1"], [])  # not a date
+    scan = scan_landing(tmp_path)
+    assert scan.complete == []
+    assert [p.batch_id for p in scan.problems] == ["2026-02-30", "csv"]
+    assert all("not a batch id" in p.reason for p in scan.problems)

@@ -192,15 +192,12 @@ def _check_quarantine_share(
 ) -> None:
     """Rejects the batch (rolling back) when one file's quarantined share is over `limit`, or when rows were
     delivered and every one of them was quarantined."""
-    counts = con.execute(counts_sql, [batch_id]).fetchall()
-    over = [(f, q, r) for f, r, q in counts if r and q / r > limit]
+    order = {layout.file_name: i for i, layout in enumerate(LAYOUTS.values())}
+    counts = sorted(con.execute(counts_sql, [batch_id]).fetchall(), key=lambda row: order.get(row[0], 99))
+    over = [f"{f}: {q} of {r} rows quarantined ({100 * q / r:.0f}%)" for f, r, q in counts if r and q / r > limit]
     problem, code = None, None
     if over:
-        f, q, r = max(over, key=lambda item: item[1] / item[2])
-        problem = (
-            f"{f}: {q} of {r} rows quarantined ({100 * q / r:.0f}%), more than the {100 * limit:g}% allowed "
-            "(setting max_quarantine_share)"
-        )
+        problem = f"{'; '.join(over)}: more than the {100 * limit:g}% allowed (setting max_quarantine_share)"
         code = "quarantine_threshold"
     elif rows_kept_sql is not None:
         delivered, kept = con.execute(rows_kept_sql, [batch_id]).fetchone()
@@ -309,7 +306,7 @@ def reject_pending_batch(context: dg.HookContext) -> None:
             if not table_exists(con, f"{SCHEMA}.opened") or opened_batch(con) is None:
                 return
             roll_back(con, f"{context.step_key}: {reason}".splitlines()[0])
-    except duckdb.Error as exc:  # the next run rolls back instead
+    except Exception as exc:  # noqa: BLE001 - warehouse busy or unreadable: the next run rolls back instead
         context.log.warning(f"could not roll back the pending batch now ({exc}); the next run will")
 
 
