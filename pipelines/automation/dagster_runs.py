@@ -107,7 +107,7 @@ def failure_cause(data: object, failed_checks: list[str] | None = None) -> tuple
         return str(code or "step_failed"), _one_line(user.description)
     code, reason = _error_cause(getattr(data, "error", None))
     if code == "blocking_check_failed" and failed_checks:
-        reason = "blocking check failed: " + "; ".join(failed_checks)
+        reason = "; ".join(failed_checks)
     return code, reason
 
 
