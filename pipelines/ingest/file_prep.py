@@ -30,9 +30,11 @@ from typing import BinaryIO
 # A line longer than this is quarantined as `line_too_long` (a Synthea record is a few hundred bytes).
 MAX_LINE_BYTES = 1 << 20
 RAW_RECORD_CHARS = 10_000  # quarantine.raw_record keeps this much of a bad line
-_BLOCK = 4 << 20
-# Bytes no text line of a CSV file holds: C0 controls except TAB, DEL, and a CR that does not end the line.
-_BAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+# Read in blocks smaller than the line limit: a block of whole lines is then longer than the limit only when it
+# holds one long line, and is checked line by line only then.
+_BLOCK = 512 << 10
+# Bytes a text line of a CSV file may hold (C0 controls other than TAB, LF and CR, and DEL, are binary data).
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\t\n\r"
 _CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK = re.compile(rb"\n(?=\n)")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -165,9 +167,13 @@ def _copy_block(block: bytes, out: BinaryIO, prepared: PreparedFile, first_line:
     if not block:
         return first_line
     lines = block.count(b"\n")
-    clean = _BAD_BYTES.search(block) is None and (block.isascii() or _is_utf8(block))
+    # Checks at C speed (translate, count; a regular expression is 30x slower here): no control byte, every CR
+    # ends a line, valid UTF-8, no line over the limit.
+    clean = not block.translate(None, _TEXT_BYTES)
     if clean and b"\r" in block:
-        block = block.replace(b"\r\n", b"\n")
+        clean = block.count(b"\r") == block.count(b"\r\n")
+        block = block.replace(b"\r\n", b"\n") if clean else block
+    clean = clean and (block.isascii() or _is_utf8(block))
     if clean and len(block) > max_line_bytes:
         clean = max(map(len, block.split(b"\n"))) <= max_line_bytes
     if clean:
