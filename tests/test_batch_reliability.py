@@ -102,6 +102,11 @@ def test_a_failed_batch_never_reaches_staging_the_cohort_or_a_later_publish(cli,
 
     assert main(["run", "--landing", str(landing)]) == 1
     lines = _batch_lines(capsys.readouterr().out)
+    db = cli["DB"]
+    for table in ("patients", "encounters", "conditions", "observations"):
+        assert _query(db, f"select distinct _batch_id from staging.{table} order by 1") == [
+            ("2026-01-01",), ("2026-04-01",)
+        ], table
     assert [(b, lines[b].split()[1]) for b in sorted(lines)] == [
         ("2026-01-01", "ok"), ("2026-02-01", "FAILED"), ("2026-03-01", "FAILED"), ("2026-04-01", "ok")
     ]
@@ -110,11 +115,6 @@ def test_a_failed_batch_never_reaches_staging_the_cohort_or_a_later_publish(cli,
     assert "reason=quarantine_threshold: patients.csv: 5 of 5 rows quarantined (100%); " in lines["2026-03-01"]
     assert "published=no" in lines["2026-03-01"] and "published=yes" in lines["2026-04-01"]
 
-    db = cli["DB"]
-    for table in ("patients", "encounters", "conditions", "observations"):
-        assert _query(db, f"select distinct _batch_id from staging.{table} order by 1") == [
-            ("2026-01-01",), ("2026-04-01",)
-        ], table
     assert _query(db, "select batch_id, state from raw._batches order by 1") == [
         ("2026-01-01", "accepted"), ("2026-02-01", "rejected"), ("2026-03-01", "rejected"), ("2026-04-01", "accepted")
     ]
