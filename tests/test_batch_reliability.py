@@ -146,40 +146,38 @@ def _settings_of(cli: dict):  # noqa: ANN202
     )
 
 
-def test_batch_ids_are_checked_and_reprocess_keeps_them(cli, capsys, tmp_path: Path) -> None:
+def test_reprocess_keeps_batch_ids_and_batch_ids_are_checked(cli, capsys, tmp_path: Path) -> None:
     extract = tmp_path / "synthea" / "output" / "csv"
     _batch(extract, "_base", success=False)  # Synthea's own output folder: no marker, named csv
+    delta = _batch(tmp_path / "delta", "_template", success=False)
+    assert main(["run", "--input", str(extract), "--batch-id", "2026-11-02"]) == 0
+    assert main(["run", "--input", str(delta), "--batch-id", "2026-11-03"]) == 0
+    capsys.readouterr()
+    reconciliation = "select * exclude (computed_at) from dq.batch_reconciliation order by all"
+    quarantine = "select batch_id, source_file, source_line, reason_code from quarantine.rows order by all"
+    before = (_query(cli["DB"], reconciliation), _query(cli["DB"], quarantine))
+
+    # Both came through `run --input` (no marker) from folders named csv and delta: re-run under their ids.
+    assert main(["reprocess"]) == 0
+    assert sorted(_batch_lines(capsys.readouterr().out)) == ["2026-11-02", "2026-11-03"]
+    assert _query(cli["DB"], "select batch_id from raw._batches order by 1") == [("2026-11-02",), ("2026-11-03",)]
+    assert (_query(cli["DB"], reconciliation), _query(cli["DB"], quarantine)) == before
+    assert _query(cli["DB"], "select origin, count(*) from dq.batch_runs where success group by 1 order by 1") == [
+        ("input", 2), ("reprocess", 2)
+    ]
+
+    # A folder name that is no batch id needs --batch-id; so does an id that is no id.
     assert main(["run", "--input", str(extract)]) == 2
     err = capsys.readouterr().err
     assert "batch id 'csv' does not follow the convention" in err and "--batch-id" in err
     assert len(err.strip().splitlines()) == 1
-    assert not cli["DB"].exists()
     assert main(["run", "--input", str(extract), "--batch-id", "2026-11-01/x"]) == 2
-
-    assert main(["run", "--input", str(extract), "--batch-id", "2026-11-02"]) == 0
-    earlier = _batch(tmp_path / "delta", "_template", success=False)
-    assert main(["run", "--input", str(earlier), "--batch-id", "2026-11-01"]) == 1
-    assert "reason=out_of_order: batch 2026-11-01 sorts before batch 2026-11-02" in capsys.readouterr().out
-    assert main(["run", "--input", str(earlier), "--batch-id", "2026-11-01", "--allow-out-of-order"]) == 0
-    capsys.readouterr()
-    before = {
-        table: _query(cli["DB"], f"select * exclude (computed_at) from {table} order by all")
-        for table in ("dq.batch_reconciliation",)
-    }
-    quarantine = "select batch_id, source_file, source_line, reason_code from quarantine.rows order by all"
-    before["quarantine"] = _query(cli["DB"], quarantine)
-
-    # Both came through `run --input` (no marker) from folders named csv and delta: re-run under their ids.
-    assert main(["reprocess"]) == 0
-    lines = _batch_lines(capsys.readouterr().out)
-    assert sorted(lines) == ["2026-11-01", "2026-11-02"]
-    assert _query(cli["DB"], "select batch_id from raw._batches order by 1") == [("2026-11-01",), ("2026-11-02",)]
-    assert _query(cli["DB"], "select * exclude (computed_at) from dq.batch_reconciliation order by all") == before[
-        "dq.batch_reconciliation"
-    ]
-    assert _query(cli["DB"], quarantine) == before["quarantine"]
-    assert _query(cli["DB"], "select origin, count(*) from dq.batch_runs where success group by 1 order by 1") == [
-        ("input", 2), ("reprocess", 2)
+    # A new batch sorting before an accepted one is refused, unless asked for.
+    assert main(["run", "--input", str(delta), "--batch-id", "2026-11-01"]) == 1
+    assert "reason=out_of_order: batch 2026-11-01 sorts before batch 2026-11-03" in capsys.readouterr().out
+    assert main(["run", "--input", str(delta), "--batch-id", "2026-11-01", "--allow-out-of-order"]) == 0
+    assert _query(cli["DB"], "select batch_id, state from raw._batches order by 1") == [
+        ("2026-11-01", "accepted"), ("2026-11-02", "accepted"), ("2026-11-03", "accepted")
     ]
 
 
