@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from pipelines.automation.logs import configure_logging
+from pipelines.batch_ids import unconventional_batch_id
 from pipelines.settings import Settings, SettingsError
+from pipelines.warehouse_lock import WarehouseBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--input", type=Path, help="one batch folder (its name is the batch id)")
     source.add_argument("--landing", type=Path, help="process every new complete batch folder under DIR, in order")
     run.add_argument("--db", type=Path, help="DuckDB file (default warehouse/cramp_cohort.duckdb or $CRAMP_COHORT_DB)")
-    run.add_argument("--batch-id", help="batch id for --input (default: the folder name)")
+    run.add_argument(
+        "--batch-id",
+        help="batch id for --input (default: the folder name); a digit first, a date such as 2026-11-20 is best",
+    )
+    run.add_argument(
+        "--allow-out-of-order",
+        action="store_true",
+        help="load a new batch whose id sorts before a batch already loaded (its rows lose to the later batch)",
+    )
 
     reprocess = commands.add_parser(
         "reprocess", help="re-run known batches (all, or --batch ID …), e.g. after a value-set change"
@@ -81,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"cramp-cohort: configuration error: {exc}", file=sys.stderr)
         return 2
+    except WarehouseBusy as exc:  # `report` while a run holds the warehouse (runs report it themselves)
+        print(f"cramp-cohort: {exc}", file=sys.stderr)
+        return 1
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -109,32 +122,50 @@ def _export_value_sets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(settings: Settings):  # noqa: ANN202 - returns the runner bound to these settings
+def _runner(settings: Settings, allow_out_of_order: bool = False):  # noqa: ANN202 - the runner bound to settings
     from pipelines.runner import run_batch
 
-    return lambda path, batch_id: run_batch(path, batch_id, settings=settings)
+    return lambda path, batch_id: run_batch(
+        path, batch_id, settings=settings, allow_out_of_order=allow_out_of_order
+    )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.automation.processing import exit_code, process_folder, process_landing
+    from pipelines.automation.processing import exit_code, process_folder, process_landing, report_busy
 
+    runner = _runner(settings, args.allow_out_of_order)
     if args.input is not None:
         folder = args.input.resolve()
         if not folder.is_dir():
             print(f"cramp-cohort: input folder {args.input} does not exist", file=sys.stderr)
             return 2
-        outcome = process_folder(folder, args.batch_id or folder.name, settings, _runner(settings))
+        batch_id = args.batch_id or folder.name
+        problem = unconventional_batch_id(batch_id)
+        if problem:
+            how = "choose another" if args.batch_id else "name the batch"
+            print(f"cramp-cohort: {problem}; {how} with --batch-id, e.g. --batch-id 2026-11-20", file=sys.stderr)
+            return 2
+        try:
+            outcome = process_folder(folder, batch_id, settings, runner)
+        except WarehouseBusy as exc:
+            outcome = report_busy(exc, settings, batch_id, source_dir=folder, origin="input")
         return exit_code([outcome])
     if not args.landing.is_dir():
         print(f"cramp-cohort: landing folder {args.landing} does not exist", file=sys.stderr)
         return 2
-    return exit_code(process_landing(args.landing, settings, _runner(settings)))
+    try:
+        return exit_code(process_landing(args.landing, settings, runner))
+    except WarehouseBusy as exc:
+        return exit_code([report_busy(exc, settings, "landing", origin="landing")])
 
 
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.automation.processing import exit_code, reprocess_all
+    from pipelines.automation.processing import exit_code, report_busy, reprocess_all
 
-    return exit_code(reprocess_all(settings, _runner(settings), args.batches))
+    try:
+        return exit_code(reprocess_all(settings, _runner(settings), args.batches))
+    except WarehouseBusy as exc:
+        return exit_code([report_busy(exc, settings, "reprocess", origin="reprocess")])
 
 
 def _report(settings: Settings) -> int:
@@ -143,21 +174,31 @@ def _report(settings: Settings) -> int:
     from pipelines.definition.page import DefinitionInputError, write_definition_page
     from pipelines.marts.dashboard import write_dashboard
     from pipelines.quality.report import write_data_quality_report
+    from pipelines.warehouse_lock import busy_from_duckdb, holding_warehouse
 
     if not settings.db_path.exists():
         print(f"cramp-cohort: no warehouse at {settings.db_path}; run `cramp-cohort run` first", file=sys.stderr)
         return 2
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
-        quality = write_data_quality_report(con, settings.reports_dir)
-        has_marts = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts'"
-        ).fetchone()[0]
-        dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
+    # The report reads what a finished run left, never the middle of one (raises WarehouseBusy).
+    with holding_warehouse(settings.db_path, "report"):
         try:
-            definition = write_definition_page(con, settings.reports_dir)
-        except DefinitionInputError:
-            definition = None
-        _print_summary(con)
+            con = duckdb.connect(str(settings.db_path), read_only=True)
+        except duckdb.Error as exc:
+            busy = busy_from_duckdb(exc, settings.db_path)
+            if busy is None:
+                raise
+            raise busy from exc
+        with con:
+            quality = write_data_quality_report(con, settings.reports_dir)
+            has_marts = con.execute(
+                "select count(*) from information_schema.tables where table_schema = 'marts'"
+            ).fetchone()[0]
+            dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
+            try:
+                definition = write_definition_page(con, settings.reports_dir)
+            except DefinitionInputError:
+                definition = None
+            _print_summary(con)
     print(f"data-quality report: {quality}")
     print(f"dashboard:           {dashboard or 'not written (no marts yet: the last run did not reach them)'}")
     print(f"definition:          {definition or 'not written (no phenotype tables yet: no run reached them)'}")

@@ -9,8 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.automation.dagster_runs import DagsterRunOutcome, outcome_from_run
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.partitions import ALLOW_OUT_OF_ORDER_TAG, SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
+from pipelines.warehouse_lock import holding_warehouse
 
 # The CLI and the daemon report a run the same way: from its event log and the warehouse.
 BatchOutcome = DagsterRunOutcome
@@ -27,8 +28,10 @@ def run_batch(
     *,
     settings: Settings | None = None,
     instance: dg.DagsterInstance | None = None,
+    allow_out_of_order: bool = False,
 ) -> BatchOutcome:
-    """Materializes the whole graph for one batch folder; never raises for a failed run."""
+    """Materializes the whole graph for one batch folder; never raises for a failed run (WarehouseBusy aside:
+    another run holds the warehouse, nothing was run)."""
     from pipelines.definitions import build_definitions
 
     settings = settings or Settings.load()
@@ -39,14 +42,18 @@ def run_batch(
         instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
     job = build_definitions(settings).resolve_job_def("process_batch")
     started = time.monotonic()
-    result = job.execute_in_process(
-        partition_key=batch_id,
-        instance=instance,
-        tags={SOURCE_DIR_TAG: str(source_dir)},
-        # Step events stay in the Dagster instance; the console gets warnings and errors only.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
+    tags = {SOURCE_DIR_TAG: str(source_dir)}
+    if allow_out_of_order:
+        tags[ALLOW_OUT_OF_ORDER_TAG] = "true"
+    with holding_warehouse(settings.db_path, f"batch {batch_id}"):
+        result = job.execute_in_process(
+            partition_key=batch_id,
+            instance=instance,
+            tags=tags,
+            # Step events stay in the Dagster instance; the console gets warnings and errors only.
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
     outcome = outcome_from_run(instance, result.dagster_run, settings.db_path)
     outcome.seconds = round(time.monotonic() - started, 3)
     return outcome

@@ -66,6 +66,11 @@ class Settings:
     log_format: str = "json"  # json (one object per line) / keyvalue
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
     duckdb_memory_limit: str = "3GB"  # DuckDB spills to disk beyond this: keeps a nightly run within ~4 GiB RSS
+    # A batch fails when more than this share of one file's rows is quarantined (0.2 = 20 %); a batch whose rows
+    # are all quarantined fails whatever the share.
+    max_quarantine_share: float = 0.2
+    # Batch folders and files that are symbolic links leading out of the landing folder are refused unless true.
+    allow_external_symlinks: bool = False
 
     def __post_init__(self) -> None:
         # Defaults too (key_file) must not keep a literal "~".
@@ -105,6 +110,13 @@ class Settings:
                 if value is not None and not isinstance(value, str | Path):
                     raise SettingsError(f"setting {name}: expected a path, got {value!r}")
                 out[name] = Path(str(value)).expanduser() if value is not None and str(value).strip() else None
+            elif isinstance(default, bool):  # before int: bool is an int
+                out[name] = _boolean(name, value)
+            elif isinstance(default, float):
+                try:
+                    out[name] = float(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError) as exc:
+                    raise SettingsError(f"setting {name}: expected a number, got {value!r}") from exc
             elif isinstance(default, Path):
                 if not isinstance(value, str | Path) or not str(value).strip():
                     raise SettingsError(f"setting {name}: expected a path, got {value!r}")
@@ -135,6 +147,10 @@ class Settings:
             raise SettingsError(f"setting sensor_interval_seconds: expected >= 5, got {self.sensor_interval_seconds}")
         if self.failure_timeout_seconds < 1:
             raise SettingsError(f"setting failure_timeout_seconds: expected >= 1, got {self.failure_timeout_seconds}")
+        if not 0.0 <= self.max_quarantine_share <= 1.0:
+            raise SettingsError(
+                f"setting max_quarantine_share: expected a share between 0 and 1, got {self.max_quarantine_share}"
+            )
         if self.duckdb_threads < 0:
             raise SettingsError(f"setting duckdb_threads: expected >= 0, got {self.duckdb_threads}")
         if self.automation_status.lower() not in _STATUSES:
@@ -163,6 +179,17 @@ class Settings:
             url = urlparse(self.failure_webhook)
             if url.scheme not in ("http", "https") or not url.netloc:
                 raise SettingsError(f"setting failure_webhook: expected an http(s) URL, got {self.failure_webhook!r}")
+
+
+def _boolean(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"setting {name}: expected true or false, got {value!r}")
 
 
 def _default_config_file() -> Path | None:

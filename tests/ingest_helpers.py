@@ -13,7 +13,7 @@ from pipelines.ingest.layout import LAYOUTS
 from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
 
-INGEST_ASSETS = [ingest.landed_batch, *ingest.raw_assets, *ingest.staging_assets]
+INGEST_ASSETS = ingest.ingest_assets
 
 
 def write_table(folder: Path, name: str, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
@@ -30,8 +30,15 @@ def write_table(folder: Path, name: str, rows: list[dict[str, str]], columns: li
 
 
 def materialize_ingest(
-    db_path: Path, source_dir: Path, batch_id: str, instance: dg.DagsterInstance | None = None
+    db_path: Path,
+    source_dir: Path,
+    batch_id: str,
+    instance: dg.DagsterInstance | None = None,
+    *,
+    max_quarantine_share: float = 0.2,
 ) -> dg.ExecuteInProcessResult:
+    """The ingest assets for one batch folder. Tests whose tiny files are mostly defects on purpose raise
+    `max_quarantine_share` (the default is the setting's)."""
     instance = instance or dg.DagsterInstance.ephemeral()
     if not instance.has_dynamic_partition(batch_partitions.name, batch_id):
         instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
@@ -48,6 +55,7 @@ def materialize_ingest(
                 published_dir=str(db_path.parent / "published"),
                 runs_dir=str(db_path.parent / "runs"),
                 key_file=str(db_path.parent / "hmac.key"),
+                max_quarantine_share=max_quarantine_share,
             ),
         },
         raise_on_error=False,

@@ -79,7 +79,9 @@ def test_summaries_and_failure_hook_for_dagster_runs(tmp_path: Path) -> None:
     assert "raw_patients" in docs["good"]["asset_timings_seconds"]
     assert docs["good"]["origin"] == "dagster:sensor" and docs["good"]["source_dir"] == "/landing/good"
     assert docs["bad"]["status"] == "failed"
-    assert docs["bad"]["reason"] == "raw_patients: patients.csv: required column Id missing"
+    # The cause itself, not the step's name (which the summary keeps apart).
+    assert docs["bad"]["reason"] == "patients.csv: required column Id missing"
+    assert docs["bad"]["failed_step"] == "raw_patients"
     (call,) = calls.read_text().splitlines()  # the hook ran once, for the failed run only
     assert json.loads(Path(call).read_text())["batch_id"] == "bad"
 

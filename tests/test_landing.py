@@ -138,7 +138,7 @@ def test_missing_landing_folder_is_empty(tmp_path: Path) -> None:
 
 
 def test_valid_manifest_completes_without_marker(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1", "p2"], [("p1", "c1", "2025-03-01")], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1", "p2"], [("p1", "c1", "2025-03-01")], complete=False)
     write_manifest(folder)
     result = inspect_batch(folder)
     assert isinstance(result, LandedBatch)
@@ -152,16 +152,16 @@ def test_valid_manifest_completes_without_marker(tmp_path: Path) -> None:
 
 
 def test_manifest_with_rows_only_or_sha_only(tmp_path: Path) -> None:
-    rows_only = write_batch(tmp_path / "rows", ["p1", "p2"], [], complete=False)
+    rows_only = write_batch(tmp_path / "2026-01-02", ["p1", "p2"], [], complete=False)
     write_manifest(rows_only, with_sha=False)
-    sha_only = write_batch(tmp_path / "sha", ["p1", "p2"], [], complete=False)
+    sha_only = write_batch(tmp_path / "2026-01-03", ["p1", "p2"], [], complete=False)
     write_manifest(sha_only, with_rows=False)
     assert isinstance(inspect_batch(rows_only), LandedBatch)
     assert isinstance(inspect_batch(sha_only), LandedBatch)
 
 
 def test_row_count_mismatch_is_reported_not_complete(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1", "p2"], [], complete=True)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1", "p2"], [], complete=True)
     write_manifest(folder, patients=3)  # the manifest wins over the marker
     result = inspect_batch(folder)
     assert isinstance(result, PendingBatch) and result.problem
@@ -169,7 +169,7 @@ def test_row_count_mismatch_is_reported_not_complete(tmp_path: Path) -> None:
 
 
 def test_checksum_mismatch_and_missing_file(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [("p1", "c1", "2025-03-01")], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [("p1", "c1", "2025-03-01")], complete=False)
     write_manifest(folder, with_rows=False)
     with (folder / "conditions.csv").open("a") as fh:  # the copy changed after the manifest was written
         fh.write("2025-04-01,,p1,e_p1,SNOMED-CT,c2,late row\n")
@@ -181,7 +181,7 @@ def test_checksum_mismatch_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_unlisted_pipeline_file_fails_manifest(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [], complete=False)
     write_manifest(folder)
     write_csv(folder, "medications", [])
     check = verify_manifest(folder, expected_files=frozenset({"medications.csv"}))
@@ -190,7 +190,7 @@ def test_unlisted_pipeline_file_fails_manifest(tmp_path: Path) -> None:
 
 
 def test_half_written_manifest_is_a_problem(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [], complete=False)
     (folder / MANIFEST_NAME).write_text('{"files": [{"name": "patients.csv", "ro')
     result = inspect_batch(folder)
     assert isinstance(result, PendingBatch) and result.problem
@@ -198,7 +198,7 @@ def test_half_written_manifest_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_quoted_line_breaks_count_as_one_row(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [], complete=False)
     with (folder / "conditions.csv").open("a", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerow(["2025-03-01", "", "p1", "e_p1", "SNOMED-CT", "c9", "two\nlines"])
     write_manifest(folder, with_sha=False, conditions=1)
@@ -213,7 +213,7 @@ def test_invalid_batch_id_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_fingerprint_changes_on_redelivery_only(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [("p1", "c1", "2025-03-01")])
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [("p1", "c1", "2025-03-01")])
     first = inspect_batch(folder)
     assert isinstance(first, LandedBatch)
     again = inspect_batch(folder)
@@ -221,11 +221,11 @@ def test_fingerprint_changes_on_redelivery_only(tmp_path: Path) -> None:
     write_batch(folder, ["p1", "p2"], [("p1", "c1", "2025-03-01")])  # re-delivered with more rows
     later = inspect_batch(folder)
     assert isinstance(later, LandedBatch) and later.fingerprint != first.fingerprint
-    assert later.run_key == f"b1:{later.fingerprint}"
+    assert later.run_key == f"2026-01-01:{later.fingerprint}"
 
 
 def test_known_fingerprint_skips_reverification(tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "b1", ["p1"], [], complete=False)
+    folder = write_batch(tmp_path / "2026-01-01", ["p1"], [], complete=False)
     write_manifest(folder)
     known = inspect_batch(folder)
     assert isinstance(known, LandedBatch)
@@ -237,3 +237,28 @@ def test_known_fingerprint_skips_reverification(tmp_path: Path) -> None:
     assert isinstance(inspect_batch(folder, known_fingerprint=known.fingerprint), LandedBatch)
     manifest._cache.clear()  # a fresh process (no per-file-version hash cache) verifies and rejects it
     assert isinstance(inspect_batch(folder), PendingBatch)
+
+
+def test_batch_folders_linked_from_outside_the_landing_folder_are_refused_unless_allowed(tmp_path: Path) -> None:
+    landing, elsewhere = tmp_path / "landing", tmp_path / "elsewhere"
+    write_batch(elsewhere / "2026-01-05", ["p1"], [])
+    landing.mkdir()
+    (landing / "2026-01-05").symlink_to(elsewhere / "2026-01-05")
+    write_batch(landing / "2026-01-06", ["p1"], [])
+    (landing / "2026-01-07").symlink_to(landing / "2026-01-06")  # a link that stays inside is fine
+    scan = scan_landing(landing)
+    assert [b.batch_id for b in scan.complete] == ["2026-01-06", "2026-01-07"]
+    assert [(p.batch_id, p.reason) for p in scan.problems] == [
+        ("2026-01-05", "the batch folder is a symbolic link leading out of the landing folder")
+    ]
+    allowed = scan_landing(landing, allow_external_symlinks=True)
+    assert [b.batch_id for b in allowed.complete] == ["2026-01-05", "2026-01-06", "2026-01-07"]
+
+
+def test_folder_names_that_are_not_batch_ids_are_reported(tmp_path: Path) -> None:
+    write_batch(tmp_path / "csv", ["p1"], [])  # Synthea's own output folder: would sort after every date
+    write_batch(tmp_path / "2026-02-30", ["p1"], [])  # not a date
+    scan = scan_landing(tmp_path)
+    assert scan.complete == []
+    assert [p.batch_id for p in scan.problems] == ["2026-02-30", "csv"]
+    assert all("not a batch id" in p.reason for p in scan.problems)

@@ -52,6 +52,8 @@ def _run(tmp_path: Path, batch_id: str, instance: dg.DagsterInstance) -> dg.Exec
                 published_dir=str(tmp_path / "published"),
                 runs_dir=str(tmp_path / "runs"),
                 key_file=str(tmp_path / "hmac.key"),
+                # Tiny files, a quarter of them defects on purpose: above a real batch's quarantine limit.
+                max_quarantine_share=1.0,
             ),
         },
         raise_on_error=False,

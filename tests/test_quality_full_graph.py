@@ -32,6 +32,7 @@ def test_blocked_batch_leaves_the_phenotype_of_the_previous_batch(tmp_path: Path
         runs_dir=tmp_path / "runs",
         landing_dir=EXTRACT,
         key_file=tmp_path / "hmac.key",
+        max_quarantine_share=1.0,  # tiny files, a quarter of them defects on purpose
     )
     job = build_definitions(settings).resolve_job_def("process_batch")
     instance = dg.DagsterInstance.ephemeral()

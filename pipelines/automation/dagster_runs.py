@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 
 PUBLISHED_ASSET = dg.AssetKey("published_snapshot")
+LANDED_ASSET = dg.AssetKey("landed_batch")
 
 
 @dataclass
@@ -31,6 +32,9 @@ class DagsterRunOutcome:
     asset_timings: dict[str, float] = field(default_factory=dict)
     published: bool = False
     seconds: float | None = None  # wall time, when the run was executed in this process
+    reason_code: str | None = None  # machine-readable cause of a failure (see docs/operations.md)
+    failed_step: str | None = None  # the Dagster step where it failed (context; the reason says what)
+    unknown_files: list[str] = field(default_factory=list)  # files of the batch folder nobody reads
 
 
 def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: Path) -> DagsterRunOutcome:
@@ -43,6 +47,7 @@ def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: 
     starts: dict[str, float] = {}
     meta_loaded: dict[str, int] = {}
     meta_quarantined: dict[str, int] = {}
+    failed_checks: list[str] = []
     for entry in instance.all_logs(run.run_id):
         event = entry.dagster_event
         if event is None:
@@ -53,7 +58,10 @@ def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: 
             if entry.step_key in starts:
                 outcome.asset_timings[entry.step_key] = round(entry.timestamp - starts[entry.step_key], 3)
             if event.is_step_failure and outcome.reason is None:
-                outcome.reason = _failure_text(entry.step_key, event)
+                outcome.reason_code, outcome.reason = failure_cause(event.step_failure_data, failed_checks)
+                outcome.failed_step = entry.step_key
+        elif event.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE and outcome.reason is None:
+            outcome.reason_code, outcome.reason = _error_cause(getattr(event.event_specific_data, "error", None))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -61,24 +69,80 @@ def outcome_from_run(instance: dg.DagsterInstance, run: dg.DagsterRun, db_path: 
             outcome.checks.append({"check": name, "passed": evaluation.passed, "severity": severity})
             if not evaluation.passed:
                 outcome.checks_failed.append(name)
+                if severity != "WARN":
+                    failed_checks.append(name + _check_counts(evaluation))
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.event_specific_data.materialization
             outcome.published |= materialization.asset_key == PUBLISHED_ASSET
             _collect_counts(materialization, meta_loaded, meta_quarantined)
+            if materialization.asset_key == LANDED_ASSET:
+                unknown = getattr(materialization.metadata.get("unknown_files"), "value", "") or ""
+                outcome.unknown_files = [name for name in str(unknown).split(", ") if name]
     if not outcome.success and outcome.reason is None:
-        outcome.reason = f"run {run.status.value.lower()}"
+        outcome.reason_code, outcome.reason = "run_failed", f"run {run.status.value.lower()}"
     if not read_warehouse_counts(outcome, db_path):
         outcome.rows_loaded, outcome.rows_quarantined = meta_loaded, meta_quarantined
     return outcome
 
 
-def _failure_text(step_key: str | None, event: dg.DagsterEvent) -> str:
-    data = event.step_failure_data
-    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
-        return f"{step_key}: {data.user_failure_data.description}"
-    if data is not None and data.error is not None:
-        return f"{step_key}: {data.error.message.strip().splitlines()[-1]}"
-    return f"{step_key}: failed"
+# Exception class -> reason code, for failures that are not one of our own one-line `dg.Failure`s.
+_CODES = {
+    "WarehouseBusy": "warehouse_busy",
+    "PermissionError": "permission_denied",
+    "FileNotFoundError": "input_missing",
+    "DeidentificationError": "deidentification_failed",
+    "DisclosureError": "disclosure_audit_failed",
+    "PublishError": "publish_failed",
+    "MartInputError": "missing_input_table",
+    "KeyFileError": "key_file_error",
+    "DagsterAssetCheckFailedError": "blocking_check_failed",
+}
+
+
+def failure_cause(data: object, failed_checks: list[str] | None = None) -> tuple[str, str]:
+    """(reason code, one-line reason) of a failed step: the real cause, never just the step's name."""
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        code = getattr(user.metadata.get("reason_code"), "value", None) if user.metadata else None
+        return str(code or "step_failed"), _one_line(user.description)
+    code, reason = _error_cause(getattr(data, "error", None))
+    if code == "blocking_check_failed" and failed_checks:
+        reason = "; ".join(failed_checks)
+    return code, reason
+
+
+def _error_cause(error: object) -> tuple[str, str]:
+    """The innermost cause of a Dagster error: `ClassName: message`, and its reason code."""
+    if error is None:
+        return "step_failed", "failed"
+    while getattr(error, "cause", None) is not None and "DagsterExecutionStepExecutionError" in str(error.cls_name):
+        error = error.cause
+    while getattr(error, "cause", None) is not None and str(error.cls_name) in ("DagsterUserCodeExecutionError",):
+        error = error.cause
+    name = str(getattr(error, "cls_name", "") or "Error")
+    message = _one_line(str(getattr(error, "message", "") or ""))
+    prefix, _, rest = message.partition(": ")
+    if prefix.split(".")[-1] == name:  # "Class: text" or "package.module.Class: text"
+        message = rest
+    code = _CODES.get(name, "step_error")
+    if code == "step_error" and "could not set lock" in message.lower():
+        code = "warehouse_busy"
+    text = message if code in ("warehouse_busy", "blocking_check_failed") else f"{name}: {message}"
+    return code, text
+
+
+def _check_counts(evaluation: object) -> str:
+    values = {k: getattr(v, "value", v) for k, v in (getattr(evaluation, "metadata", None) or {}).items()}
+    failing, total = values.get("failing_rows"), values.get("total_rows")
+    if isinstance(failing, int) and isinstance(total, int) and failing >= 0:
+        limit = values.get("threshold_pct")
+        return f" ({failing} of {total} rows" + (f", limit {limit:g}%)" if isinstance(limit, int | float) else ")")
+    return ""
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def _collect_counts(materialization: dg.AssetMaterialization, loaded: dict, quarantined: dict) -> None:

@@ -8,18 +8,19 @@ whose files all verify (the manifest wins when both are there). Folders whose na
 from __future__ import annotations
 
 import hashlib
-import re
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.automation.manifest import MANIFEST_NAME, verify_manifest
+from pipelines.batch_ids import unconventional_batch_id
 from pipelines.ingest.layout import LAYOUTS
 
 SUCCESS_MARKER = "_SUCCESS"
-# Dagster partition keys and file names stay simple: letters, digits, '.', '_', '-'.
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_PIPELINE_FILES = frozenset(layout.file_name for layout in LAYOUTS.values())
+PIPELINE_FILES = frozenset(
+    name for layout in LAYOUTS.values() for name in (layout.file_name, layout.file_name + ".gz")
+)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,14 @@ class LandingScan:
         return [p for p in self.pending if p.problem]
 
 
-def scan_landing(landing_dir: Path, known: Mapping[str, str] | None = None) -> LandingScan:
+def scan_landing(
+    landing_dir: Path, known: Mapping[str, str] | None = None, *, allow_external_symlinks: bool = False
+) -> LandingScan:
     """Classify every batch folder under `landing_dir`.
 
     `known` maps batch id -> fingerprint already verified (e.g. a sensor cursor): such folders are not
-    re-hashed, which keeps a sensor tick cheap when the landing folder holds months of batches.
+    re-hashed, which keeps a sensor tick cheap when the landing folder holds months of batches. A batch folder
+    that is a symbolic link leading out of the landing folder is refused unless `allow_external_symlinks`.
     """
     scan = LandingScan()
     if not landing_dir.is_dir():
@@ -68,23 +72,34 @@ def scan_landing(landing_dir: Path, known: Mapping[str, str] | None = None) -> L
     for path in sorted(landing_dir.iterdir(), key=lambda p: p.name):
         if not path.is_dir() or path.name.startswith(("_", ".")):
             continue
+        if not allow_external_symlinks and not is_within(path, landing_dir):
+            reason = "the batch folder is a symbolic link leading out of the landing folder"
+            scan.pending.append(PendingBatch(path.name, path, reason, problem=True))
+            continue
         result = inspect_batch(path, known_fingerprint=(known or {}).get(path.name))
         (scan.complete if isinstance(result, LandedBatch) else scan.pending).append(result)
     return scan
 
 
+def is_within(path: Path, root: Path) -> bool:
+    """Whether `path`, all symbolic links followed, is `root` or inside it (also with links followed)."""
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def inspect_batch(path: Path, known_fingerprint: str | None = None) -> LandedBatch | PendingBatch:
     """Decide whether one folder is a complete batch."""
     batch_id = path.name
-    if not _BATCH_ID.match(batch_id):
-        return PendingBatch(batch_id, path, "batch folder name is not a valid batch id", problem=True)
+    problem = unconventional_batch_id(batch_id)
+    if problem:
+        return PendingBatch(batch_id, path, f"folder name is not a batch id: {problem}", problem=True)
     has_manifest = (path / MANIFEST_NAME).is_file()
     if not has_manifest and not (path / SUCCESS_MARKER).is_file():
         return PendingBatch(batch_id, path, f"waiting for {SUCCESS_MARKER} or {MANIFEST_NAME}", problem=False)
     fingerprint = batch_fingerprint(path)
     completed_by = MANIFEST_NAME if has_manifest else SUCCESS_MARKER
     if has_manifest and fingerprint != known_fingerprint:
-        check = verify_manifest(path, expected_files=_PIPELINE_FILES)
+        check = verify_manifest(path, expected_files=PIPELINE_FILES)
         if not check.ok:
             reason = "manifest mismatch: " + "; ".join(check.problems)
             return PendingBatch(batch_id, path, reason, problem=True)

@@ -52,6 +52,17 @@ def verify_manifest(batch_dir: Path, expected_files: frozenset[str] = frozenset(
     return ManifestCheck(not problems, tuple(problems), tuple(sorted(entries)))
 
 
+def manifest_entries(batch_dir: Path) -> dict[str, dict] | None:
+    """The manifest's file entries by file name; None when the folder has no manifest (ValueError if unreadable)."""
+    path = batch_dir / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        return _entries(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise ValueError(f"{MANIFEST_NAME} unreadable: {exc}") from exc
+
+
 def _entries(doc: object) -> dict[str, dict]:
     files = doc.get("files") if isinstance(doc, dict) else None
     if isinstance(files, dict):

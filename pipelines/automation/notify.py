@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipelines.automation.summary import RunOutcome, summary_document, write_run_summary
+from pipelines.automation.summary import RunOutcome, reason_text, summary_document, write_run_summary
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def _run_command(outcome: RunOutcome, settings: Settings, summary_path: Path) ->
         "CRAMP_COHORT_RUN_SUMMARY": str(summary_path),
         "CRAMP_COHORT_BATCH_ID": outcome.batch_id,
         "CRAMP_COHORT_RUN_ID": str(getattr(outcome, "run_id", None) or ""),
-        "CRAMP_COHORT_FAILURE_REASON": str(getattr(outcome, "reason", None) or ""),
+        "CRAMP_COHORT_FAILURE_REASON": reason_text(outcome),
+        "CRAMP_COHORT_FAILURE_CODE": str(getattr(outcome, "reason_code", None) or ""),
     }
     try:
         done = subprocess.run(

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.automation import ledger
-from pipelines.automation.landing import LandedBatch, batch_fingerprint, inspect_batch, scan_landing
+from pipelines.automation.landing import PIPELINE_FILES, LandedBatch, batch_fingerprint, scan_landing
+from pipelines.automation.manifest import MANIFEST_NAME, verify_manifest
 from pipelines.automation.notify import notify_failure
 from pipelines.automation.summary import RunOutcome, format_outcome_line, write_run_summary
 from pipelines.settings import Settings
+from pipelines.warehouse_lock import WarehouseBusy, holding_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class NotRun:
     asset_timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
     published: bool = False
+    reason_code: str | None = None
 
 
 def process_landing(
@@ -49,9 +52,15 @@ def process_landing(
 
     Batches go in name order (= delivery order). A failed batch does not stop the later ones (each extract
     stands alone; the newest batch still wins), and it is retried on the next call until it succeeds or its
-    delivery changes. Prints one line per batch and one per broken folder.
+    delivery changes. Prints one line per batch and one per broken folder. Raises WarehouseBusy when another
+    run holds the warehouse (nothing is run then).
     """
-    scan = scan_landing(landing_dir)
+    with holding_warehouse(settings.db_path, f"run --landing {landing_dir}"):
+        return _process_landing(landing_dir, settings, run, echo)
+
+
+def _process_landing(landing_dir: Path, settings: Settings, run: RunFn, echo: Callable[[str], None]):
+    scan = scan_landing(landing_dir, allow_external_symlinks=settings.allow_external_symlinks)
     for pending in scan.pending:
         if pending.problem:
             echo(f"{pending.batch_id} NOT COMPLETE {pending.reason}")
@@ -73,27 +82,49 @@ def reprocess_all(
     *,
     echo: Callable[[str], None] = print,
 ) -> list[RunOutcome]:
-    """Re-run batches regardless of the ledger (all known batches, or `batch_ids`), in name order.
+    """Re-run batches regardless of the ledger (all known batches, or `batch_ids`), in name order, each under its
+    own batch id (whatever its folder is called).
 
-    Known batches are the landing folder's complete batches plus every batch the warehouse has seen
-    (ledger and `raw._batches`). Use after a value-set or phenotype change; re-running a batch is an exact
-    replacement of its rows, never a double count.
+    Known batches are every batch the warehouse has seen (ledger and `raw._batches`, including batches that came
+    through `run --input`, which need no completeness marker) plus the landing folder's complete batches. Use
+    after a value-set or phenotype change; re-running a batch is an exact replacement of its rows, never a double
+    count. Raises WarehouseBusy when another run holds the warehouse.
     """
-    sources = ledger.known_batches(settings.db_path)
-    for batch in scan_landing(settings.landing_dir).complete:
-        sources[batch.batch_id] = batch.path
-    wanted = sorted(sources) if batch_ids is None else sorted(set(batch_ids))
-    outcomes: list[RunOutcome] = []
-    for batch_id in wanted:
-        source = sources.get(batch_id, settings.landing_dir / batch_id)
-        landed = inspect_batch(source) if source.is_dir() else None
-        if not isinstance(landed, LandedBatch):
-            outcome = NotRun(batch_id, f"source folder {source} is missing or not a complete batch")
-            echo(format_outcome_line(outcome))
-            outcomes.append(outcome)
-            continue
-        outcomes.append(_process(landed, settings, run, echo, origin="reprocess"))
-    return outcomes
+    with holding_warehouse(settings.db_path, "reprocess"):
+        known = ledger.known_batches(settings.db_path)
+        landing = {
+            b.batch_id: b
+            for b in scan_landing(
+                settings.landing_dir, allow_external_symlinks=settings.allow_external_symlinks
+            ).complete
+        }
+        wanted = sorted(set(known) | set(landing)) if batch_ids is None else sorted(set(batch_ids))
+        outcomes: list[RunOutcome] = []
+        for batch_id in wanted:
+            batch, problem = _reprocess_source(batch_id, known.get(batch_id), landing.get(batch_id), settings)
+            if batch is None:
+                outcome = NotRun(batch_id, problem, reason_code="input_missing")
+                echo(format_outcome_line(outcome))
+                outcomes.append(outcome)
+                continue
+            outcomes.append(_process(batch, settings, run, echo, origin="reprocess"))
+        return outcomes
+
+
+def _reprocess_source(
+    batch_id: str, known: Path | None, landed: LandedBatch | None, settings: Settings
+) -> tuple[LandedBatch | None, str]:
+    """Where to re-run a batch from: the folder the warehouse last loaded it from, else its landing folder."""
+    if known is not None and known.is_dir():
+        if (known / MANIFEST_NAME).is_file():  # a manifest must still verify
+            check = verify_manifest(known, expected_files=PIPELINE_FILES)
+            if not check.ok:
+                return None, f"source folder {known}: manifest mismatch: " + "; ".join(check.problems)
+        return LandedBatch(batch_id, known, batch_fingerprint(known), completed_by="reprocess"), ""
+    if landed is not None:
+        return landed, ""
+    source = known or settings.landing_dir / batch_id
+    return None, f"source folder {source} is missing or not a complete batch"
 
 
 def process_folder(
@@ -105,9 +136,34 @@ def process_folder(
     echo: Callable[[str], None] = print,
 ) -> RunOutcome:
     """One batch folder named on the command line (`run --input`): no completeness marker needed, but the
-    same run summary, ledger entry and failure hook as a landing batch."""
-    batch = LandedBatch(batch_id, folder, batch_fingerprint(folder), completed_by="command line")
-    return _process(batch, settings, run, echo, origin="input")
+    same run summary, ledger entry and failure hook as a landing batch. Raises WarehouseBusy when another run
+    holds the warehouse."""
+    with holding_warehouse(settings.db_path, f"run --input {folder}"):
+        batch = LandedBatch(batch_id, folder, batch_fingerprint(folder), completed_by="command line")
+        return _process(batch, settings, run, echo, origin="input")
+
+
+def report_busy(
+    busy: WarehouseBusy,
+    settings: Settings,
+    batch_id: str,
+    *,
+    source_dir: Path | None = None,
+    origin: str,
+    echo: Callable[[str], None] = print,
+) -> RunOutcome:
+    """Nothing could run because another run holds the warehouse: the one line, a run summary, a ledger row
+    (kept pending until the warehouse is free) and the failure hook."""
+    outcome = NotRun(batch_id, str(busy), reason_code="warehouse_busy")
+    summary = write_run_summary(outcome, settings.runs_dir, source_dir=str(source_dir or ""), origin=origin)
+    if source_dir is not None:  # a batch run was refused: its ledger row waits until the warehouse is free
+        ledger.record_run(
+            settings.db_path, outcome, fingerprint=None, source_dir=source_dir, summary_path=summary, origin=origin
+        )
+    notify_failure(outcome, settings, summary)
+    log.error("warehouse busy", extra={"event": "warehouse_busy", "batch_id": batch_id, "summary": str(summary)})
+    echo(format_outcome_line(outcome))
+    return outcome
 
 
 def exit_code(outcomes: Iterable[RunOutcome]) -> int:
@@ -119,9 +175,12 @@ def _process(batch: LandedBatch, settings: Settings, run: RunFn, echo: Callable[
     log.info("batch started", extra={"event": "batch_start", "batch_id": batch.batch_id, "origin": origin})
     try:
         outcome: RunOutcome = run(batch.path, batch.batch_id)
+    except WarehouseBusy as exc:
+        outcome = NotRun(batch.batch_id, str(exc), reason_code="warehouse_busy")
     except Exception as exc:  # noqa: BLE001 - one crashing batch must still be reported and not stop the rest
         log.exception("batch crashed", extra={"event": "batch_crash", "batch_id": batch.batch_id})
-        outcome = NotRun(batch.batch_id, f"crashed: {type(exc).__name__}: {exc}")
+        message = " ".join(str(exc).split())
+        outcome = NotRun(batch.batch_id, f"{type(exc).__name__}: {message}", reason_code="crashed")
     summary = write_run_summary(
         outcome, settings.runs_dir, source_dir=str(batch.path), fingerprint=batch.fingerprint, origin=origin
     )

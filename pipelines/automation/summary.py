@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,9 @@ def summary_document(outcome: RunOutcome, **context: Any) -> dict[str, Any]:
         "status": "success" if outcome.success else "failed",
         "success": bool(outcome.success),
         "reason": getattr(outcome, "reason", None),
+        "reason_code": getattr(outcome, "reason_code", None),  # e.g. blocking_check_failed, warehouse_busy
+        "failed_step": getattr(outcome, "failed_step", None),
+        "unknown_files": list(getattr(outcome, "unknown_files", None) or []),
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_seconds": round(sum(timings.values()), 3),
         "asset_timings_seconds": {k: round(float(v), 3) for k, v in sorted(timings.items())},
@@ -64,7 +68,8 @@ def write_run_summary(outcome: RunOutcome, runs_dir: Path, **context: Any) -> Pa
     runs_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_part = str(doc["run_id"] or "norun")[:8]
-    path = runs_dir / f"{stamp}_{outcome.batch_id}_{run_part}.json"
+    safe_batch = re.sub(r"[^A-Za-z0-9._-]", "_", str(outcome.batch_id))[:128]
+    path = runs_dir / f"{stamp}_{safe_batch}_{run_part}.json"
     fd, tmp = tempfile.mkstemp(dir=runs_dir, prefix=".summary-", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2, sort_keys=True, default=str)
@@ -93,6 +98,16 @@ def format_outcome_line(outcome: RunOutcome) -> str:
         f"cohort_size={'-' if cohort is None else cohort}",
         f"published={'yes' if getattr(outcome, 'published', False) else 'no'}",
     ]
+    unknown = list(getattr(outcome, "unknown_files", None) or [])
+    if unknown:
+        parts.append(f"unknown_files={','.join(unknown)}")
     if not outcome.success and getattr(outcome, "reason", None):
-        parts.append(f"reason={outcome.reason}")
+        parts.append(f"reason={reason_text(outcome)}")
     return " ".join(parts)
+
+
+def reason_text(outcome: RunOutcome) -> str:
+    """`<reason code>: <reason>`, on one line (the batch line, the ledger and the hook's environment)."""
+    reason = " ".join(str(getattr(outcome, "reason", None) or "").split())
+    code = getattr(outcome, "reason_code", None)
+    return f"{code}: {reason}" if code and not reason.startswith(f"{code}:") else reason

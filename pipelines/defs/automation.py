@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipelines.automation.dagster_runs import outcome_from_run
 from pipelines.automation.landing import LandedBatch, scan_landing
+from pipelines.automation.ledger import unaccepted_batches
 from pipelines.automation.notify import notify_failure
 from pipelines.automation.summary import write_run_summary
 from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
@@ -51,7 +52,9 @@ def build_landing_sensor(settings: Settings) -> dg.SensorDefinition:
     def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         # Cursor: batch id -> fingerprint already requested. Known folders are not re-verified each tick.
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        scan = scan_landing(settings.landing_dir, known=seen)
+        scan = scan_landing(
+            settings.landing_dir, known=seen, allow_external_symlinks=settings.allow_external_symlinks
+        )
         for pending in scan.problems:
             context.log.warning(f"batch folder {pending.batch_id} not complete: {pending.reason}")
         new = [b for b in scan.complete if seen.get(b.batch_id) != b.fingerprint]
@@ -83,16 +86,24 @@ def build_daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
     )
     def daily_refresh(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
         instance = context.instance
-        complete = scan_landing(settings.landing_dir).complete
-        # A delivery is covered once any run carries its fingerprint (sensor, schedule or a manual launch).
-        pending = [b for b in complete if not _has_run(instance, b)]
+        complete = scan_landing(settings.landing_dir, allow_external_symlinks=settings.allow_external_symlinks).complete
+        # A delivery is covered once any run carries its fingerprint (sensor, schedule or a manual launch), unless
+        # the warehouse holds its batch as not accepted (the run failed or was killed): then it runs again.
+        unaccepted = unaccepted_batches(settings.db_path)
+        pending = [b for b in complete if b.batch_id in unaccepted or not _has_run(instance, b)]
         if pending:
             registered = set(instance.get_dynamic_partitions(batch_partitions.name))
             # Schedules cannot return partition requests, so the instance is updated directly.
             missing = [b.batch_id for b in pending if b.batch_id not in registered]
             if missing:
                 instance.add_dynamic_partitions(batch_partitions.name, missing)
-            return [batch_run_request(b, "schedule") for b in pending]
+            day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+            return [
+                batch_run_request(
+                    b, "schedule", run_key=f"retry:{day}:{b.run_key}" if b.batch_id in unaccepted else None
+                )
+                for b in pending
+            ]
         if not complete:
             return dg.SkipReason(f"no complete batch under {settings.landing_dir}")
         newest = complete[-1]

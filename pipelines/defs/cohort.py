@@ -12,11 +12,14 @@ from pipelines.cohort.checks import (
 )
 from pipelines.cohort.models import ASSET_MODELS, build_reference_data, build_tables
 from pipelines.cohort.seeds import phenotype_version
+from pipelines.faults import fault_point
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.sql_runner import row_count
 
 GROUP = "cohort"
 STAGING = {name: dg.AssetKey(f"staging_{name}") for name in ("patients", "conditions", "observations")}
+# The cohort reads staging only once the run's batch is accepted (all its files loaded, its blocking checks passed).
+ACCEPTED_BATCH = dg.AssetKey("accepted_batch")
 
 
 def _build(warehouse: DuckDBWarehouse, asset: str) -> dg.MaterializeResult:
@@ -28,6 +31,7 @@ def _build(warehouse: DuckDBWarehouse, asset: str) -> dg.MaterializeResult:
         if asset == "lab_results":
             # excluded labs stay in staging; their counts travel with the asset for the data-quality report
             extra.update({f"excluded_{reason}": rows for reason, rows in excluded_lab_counts(con).items()})
+    fault_point("cohort")
     table = ASSET_MODELS[asset][-1]
     metadata: dict[str, object] = {"rows": counts[table], "phenotype_version": version, "table": table}
     metadata.update({f"rows {name}": rows for name, rows in counts.items() if name != table})
@@ -45,13 +49,13 @@ def reference_data(warehouse: DuckDBWarehouse, paths: PipelinePaths) -> dg.Mater
     return dg.MaterializeResult(metadata={"rows": sum(counts.values()), "phenotype_version": version, **counts})
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb"}, deps=[reference_data, STAGING["conditions"]])
+@dg.asset(group_name=GROUP, kinds={"duckdb"}, deps=[reference_data, STAGING["conditions"], ACCEPTED_BATCH])
 def condition_matches(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     """One row per staged condition per value set its code falls in."""
     return _build(warehouse, "condition_matches")
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb"}, deps=[reference_data, STAGING["observations"]])
+@dg.asset(group_name=GROUP, kinds={"duckdb"}, deps=[reference_data, STAGING["observations"], ACCEPTED_BATCH])
 def lab_results(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     """One row per staged observation with a lab value-set code, normalized, with its exclusion reason."""
     return _build(warehouse, "lab_results")

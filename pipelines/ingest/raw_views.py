@@ -16,6 +16,14 @@ from pipelines.ingest.layout import FileLayout
 from pipelines.sql_runner import quote_ident, quote_literal, transaction
 
 BATCH_SCHEMA = "raw_batches"
+LANDED_FILE_MEASURES = {
+    "delivered_as": "varchar",  # the file's name in the batch folder (e.g. medications.csv.gz)
+    "bytes_read": "bigint",
+    "sha256": "varchar",  # of the bytes read, as delivered
+    "lines_read": "bigint",  # physical lines after the header
+    "lines_blank": "bigint",
+    "lines_continued": "bigint",  # extra lines of records whose quoted fields span lines
+}
 LINEAGE = ("_extra_columns", "_batch_id", "_source_file", "_source_line", "_loaded_at")
 
 
@@ -44,6 +52,9 @@ def ensure_raw_storage(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # What was read of the delivered file (added after the first release: NULL for files landed before).
+    for column, data_type in LANDED_FILE_MEASURES.items():
+        con.execute(f"alter table raw._landed_files add column if not exists {column} {data_type}")
     # The k-th accepted record of a file follows `shift` rejected lines once k + 1 >= threshold.
     con.execute(
         """
@@ -136,11 +147,27 @@ def register_batch_table(
     rows_landed: int,
     rows_rejected: int,
     loaded_at: datetime | None = None,
+    measures: dict[str, object] | None = None,
 ) -> None:
-    """Records a batch's table of a file, loaded now unless a load time is given (migration keeps the old one)."""
+    """Records a batch's table of a file, loaded now unless a load time is given (migration keeps the old one).
+    `measures` holds LANDED_FILE_MEASURES of the file read."""
+    measures = measures or {}
     con.execute(
-        "insert or replace into raw._landed_files values (?, ?, ?, coalesce(?, now()::timestamp), ?, ?)",
-        [batch_id, layout.file_name, batch_table_name(layout, batch_id), loaded_at, rows_landed, rows_rejected],
+        f"""
+        insert or replace into raw._landed_files
+            (batch_id, source_file, table_name, loaded_at, rows_landed, rows_rejected,
+             {", ".join(LANDED_FILE_MEASURES)})
+        values (?, ?, ?, coalesce(?, now()::timestamp), ?, ?, {", ".join("?" for _ in LANDED_FILE_MEASURES)})
+        """,
+        [
+            batch_id,
+            layout.file_name,
+            batch_table_name(layout, batch_id),
+            loaded_at,
+            rows_landed,
+            rows_rejected,
+            *(measures.get(column) for column in LANDED_FILE_MEASURES),
+        ],
     )
 
 

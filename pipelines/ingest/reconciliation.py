@@ -1,7 +1,10 @@
 """dq.batch_reconciliation: every landed row is accounted for, per batch and file.
 
 Each side is counted from where the rows really are (raw, staging, quarantine, superseded ledger), so the
-identity rows_read = loaded + quarantined + superseded fails when a row is lost or counted twice.
+identity rows_read = loaded + quarantined + superseded (+ held, the rows of a batch that was not accepted: they
+stay in raw, out of staging) fails when a row is lost or counted twice. The file's physical lines are balanced
+too: lines_read = rows_read + blank lines + the extra lines of records whose quoted fields span lines, so a
+record that swallowed the lines after it cannot pass for one row.
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ def refresh_reconciliation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("delete from dq.batch_reconciliation where source_file = ?", [file_name])
     con.execute(
         f"""
-        insert into dq.batch_reconciliation
+        insert into dq.batch_reconciliation (
+            batch_id, source_file, rows_read, rows_loaded, rows_quarantined, rows_superseded, rows_held,
+            lines_read, lines_blank, lines_continued, batch_state, balanced, computed_at
+        )
         with batches as (
-            select batch_id from raw._batches
+            select batch_id, coalesce(state, 'accepted') as batch_state from raw._batches
+        ),
+        lines as (
+            select batch_id, lines_read, lines_blank, lines_continued
+            from raw._landed_files
+            where source_file = $file
+        ),
+        raw_rows as (
+            select _batch_id as batch_id, count(*) as n from raw.{name} group by all
         ),
         read_rows as (
-            select _batch_id as batch_id, count(*) as n from raw.{name} group by all
+            select batch_id, n from raw_rows
             union all
             select batch_id, count(*) from quarantine.rows
             where source_file = $file and stage = 'parse' group by all
@@ -44,11 +58,21 @@ def refresh_reconciliation(con: duckdb.DuckDBPyConnection, name: str) -> None:
                 coalesce((select n from loaded l where l.batch_id = b.batch_id), 0) as rows_loaded,
                 coalesce((select n from quarantined q where q.batch_id = b.batch_id), 0) as rows_quarantined,
                 coalesce((select n from superseded s where s.batch_id = b.batch_id), 0) as rows_superseded,
+                case
+                    when b.batch_state in ('accepted', 'loaded') then 0
+                    else coalesce((select n from raw_rows h where h.batch_id = b.batch_id), 0)
+                end as rows_held,
+                f.lines_read,
+                f.lines_blank,
+                f.lines_continued,
+                b.batch_state,
             from batches as b
+            left join lines as f on f.batch_id = b.batch_id
         )
         select
             *,
-            rows_read = rows_loaded + rows_quarantined + rows_superseded as balanced,
+            rows_read = rows_loaded + rows_quarantined + rows_superseded + rows_held
+                and (lines_read is null or lines_read = rows_read + lines_blank + lines_continued) as balanced,
             now()::timestamp as computed_at,
         from counted
         """,

@@ -1,7 +1,10 @@
-"""Building staging.<file>: typed rows of all batches, one current row per natural key (newest batch wins).
+"""Building staging.<file>: typed rows of the admitted batches, one current row per natural key (newest batch wins).
 
-Rows that cannot be typed or reference nothing go to quarantine; older copies of a natural key are recorded as
-superseded. Everything happens in one transaction, so readers never see a half-built table.
+Admitted batches are the accepted ones plus the one batch this run has loaded (batch_state.py): rows of a batch
+that failed or was interrupted never reach staging. Rows that cannot be typed or reference nothing go to
+quarantine; older copies of a natural key are recorded as superseded. Everything happens in one transaction, so
+readers never see a half-built table; while a batch is pending, the table it replaces is kept aside until the
+batch is accepted (restore_point.py).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from pathlib import Path
 import duckdb
 
 from pipelines.cohort.code_systems import write_code_system_map
+from pipelines.faults import fault_point
+from pipelines.ingest.batch_state import admitted_filter
 from pipelines.ingest.layout import LAYOUTS
 from pipelines.ingest.reconciliation import refresh_reconciliation
+from pipelines.ingest.restore_point import set_aside_staging
 from pipelines.sql_runner import read_sql, transaction
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
@@ -51,7 +57,12 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
     # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
     # transaction about 2x slower); the transaction below only trims it and swaps it in.
-    _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed")
+    admitted = admitted_filter(con)
+    _write_without_fsst(
+        con,
+        f"create or replace table {candidates} as select * from staging.{name}_typed"
+        + (f" where {admitted}" if admitted else ""),
+    )
     # Rows that cannot be staged move aside; the table keeps its typed columns only (a metadata change).
     con.execute(
         f"""
@@ -92,14 +103,17 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
         select * exclude (_rank) from ranked where _rank > 1
         """
     )
+    # The older copies leave the private table before the swap, in a transaction of their own: a transaction that
+    # deletes from a table and then renames it writes a WAL DuckDB 1.5 cannot replay after a crash (duckdb#22124).
+    con.execute(
+        f"""
+        delete from {candidates}
+        where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
+        """
+    )
     try:
         with transaction(con):
-            con.execute(
-                f"""
-                delete from {candidates}
-                where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
-                """
-            )
+            set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
             con.execute(
                 "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
             )
@@ -131,7 +145,6 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
                 """,
                 [layout.file_name],
             )
-            con.execute(f"drop table if exists {staged}")
             con.execute(f"alter table {candidates} rename to {name}")
             counts = con.execute(
                 f"""
@@ -145,6 +158,7 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
     finally:
         for table in ("_rejected", "_superseded"):
             con.execute(f"drop table if exists temp.{table}")
+    fault_point("staging")
     return StagingResult(*counts)
 
 

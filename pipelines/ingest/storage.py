@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.ingest.batch_state import ensure_batch_states
 from pipelines.ingest.raw_views import ensure_raw_storage
+
+# dq.batch_reconciliation beyond the first release's columns: rows of a batch that is not accepted (held in raw,
+# kept out of staging), the file's physical lines and the batch's state.
+RECONCILIATION_EXTRA_COLUMNS = {
+    "rows_held": "bigint",
+    "lines_read": "bigint",
+    "lines_blank": "bigint",
+    "lines_continued": "bigint",
+    "batch_state": "varchar",
+}
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
@@ -21,6 +32,7 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    ensure_batch_states(con)
     ensure_quarantine_table(con)
     con.execute(
         """
@@ -47,6 +59,9 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Added after the first release: a warehouse made before gets the columns (NULL for the rows it had).
+    for column, data_type in RECONCILIATION_EXTRA_COLUMNS.items():
+        con.execute(f"alter table dq.batch_reconciliation add column if not exists {column} {data_type}")
 
 
 def ensure_quarantine_table(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,16 +1,19 @@
 """Publishes the marts as a read-only snapshot that BI tools can read while the next run writes.
 
 Layout of `published_dir`:
-    marts.duckdb            the current snapshot, opened read-only by readers (a hard link into
-                            snapshots/<id>/; tables in schema main, so `marts.<table>` resolves)
-    current -> snapshots/<id>   symlink to the current snapshot folder (Parquet files and manifest.json)
+    marts.duckdb -> current/marts.duckdb   what readers open read-only (tables in schema main, so
+                            `marts.<table>` resolves)
+    current -> snapshots/<id>   symlink to the current snapshot folder (DuckDB file, Parquet files, manifest.json)
     snapshots/<id>/         marts.duckdb, manifest.json, parquet/<mart>.parquet (files are mode 0444)
 
 Why: DuckDB lets one process write a file and a reader holding it blocks a writer. Readers therefore never open
 the warehouse file; they open a snapshot file that is never written again. A new snapshot is written complete in
-its own folder, checked, then swapped in with `os.replace` (an atomic rename): a reader holding the old file keeps
-reading the old inode, a new reader gets the new file, nobody sees a mix, and the writer never waits for a reader.
-Anything failing before the swap (de-identification check, disk full, ...) leaves the published snapshot as it was.
+its own folder, checked, then switched in by one `os.replace` of the `current` link (an atomic rename): the DuckDB
+file and the Parquet files move together, because `marts.duckdb` is itself a link through `current`. A reader
+holding the old file keeps reading the old inode, a new reader gets the new files, nobody sees a mix, and the writer
+never waits for a reader. Anything failing before the switch (de-identification check, disk full, a kill) leaves
+the published snapshot as it was; what a killed publish leaves behind (a `.staging-*` folder, a snapshot folder
+never switched in, a temporary link) is removed by the next publish.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.faults import fault_point
 from pipelines.marts.deid import assert_deidentified
 from pipelines.marts.disclosure import assert_disclosure_safe
 from pipelines.marts.specs import MART_NAMES
@@ -59,6 +63,7 @@ def publish_snapshot(
     published_dir = Path(published_dir)
     snapshots = published_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(published_dir)
     assert_deidentified(con)  # never publish what breaks outputs.md, whatever the caller did before
     assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
     run_id = _run_id(con)
@@ -71,11 +76,13 @@ def publish_snapshot(
         for path in staging.rglob("*"):
             if path.is_file():
                 path.chmod(0o444)
+        fault_point("publish")
         final_dir = snapshots / snapshot_id
         os.rename(staging, final_dir)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"snapshot not published, previous one kept: {exc}") from exc
+    fault_point("publish_switch")
     _swap_in(published_dir, final_dir)
     _prune(snapshots, keep=keep, current=final_dir)
     return PublishResult(snapshot_id, published_dir / SNAPSHOT_FILE, final_dir, run_id, rows)
@@ -129,14 +136,60 @@ def _write_manifest(staging: Path, snapshot_id: str, run_id: str, rows: dict[str
 
 
 def _swap_in(published_dir: Path, final_dir: Path) -> None:
-    # Both swaps are renames within one folder (atomic on POSIX). The DuckDB file goes first: it is what
-    # most readers open; the symlink follows so Parquet readers move to the same snapshot.
-    tmp_file = published_dir / f".{SNAPSHOT_FILE}.{final_dir.name}"
-    os.link(final_dir / SNAPSHOT_FILE, tmp_file)
-    os.replace(tmp_file, published_dir / SNAPSHOT_FILE)
+    # One rename within one folder (atomic on POSIX) switches everything: `marts.duckdb` points through `current`.
     tmp_link = published_dir / f".{CURRENT_LINK}.{final_dir.name}"
     os.symlink(Path("snapshots") / final_dir.name, tmp_link)
     os.replace(tmp_link, published_dir / CURRENT_LINK)
+    _ensure_file_link(published_dir)
+
+
+def _ensure_file_link(published_dir: Path) -> None:
+    """`marts.duckdb` as the link `current/marts.duckdb` (a snapshot published by an older release left a hard
+    link there, switched by a second rename that a kill could separate from the first)."""
+    target = Path(CURRENT_LINK) / SNAPSHOT_FILE
+    link = published_dir / SNAPSHOT_FILE
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    tmp = published_dir / f".{SNAPSHOT_FILE}.link"
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def clean_leftovers(published_dir: Path) -> list[Path]:
+    """Removes what an interrupted publish left (call while holding the warehouse: nobody else publishes):
+    `.staging-*` folders, temporary links, and snapshot folders newer than the current one that were never
+    switched in. Returns what was removed."""
+    published_dir = Path(published_dir)
+    snapshots = published_dir / "snapshots"
+    removed: list[Path] = []
+    if not snapshots.is_dir():
+        return removed
+    current = _current_dir(published_dir)
+    for path in snapshots.iterdir():
+        never_switched = current is not None and path.is_dir() and path.name > current.name
+        if path.name.startswith(".staging-") or never_switched:
+            _remove_snapshot(path)
+            removed.append(path)
+    for path in published_dir.iterdir():
+        if path.name.startswith((f".{CURRENT_LINK}.", f".{SNAPSHOT_FILE}.")):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if current is not None:
+        _ensure_file_link(published_dir)
+    return removed
+
+
+def _current_dir(published_dir: Path) -> Path | None:
+    link = published_dir / CURRENT_LINK
+    return published_dir / os.readlink(link) if link.is_symlink() else None
+
+
+def _remove_snapshot(path: Path) -> None:
+    for child in path.rglob("*"):
+        if child.is_file():
+            child.chmod(0o644)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _prune(snapshots: Path, keep: int, current: Path) -> None:
@@ -144,10 +197,7 @@ def _prune(snapshots: Path, keep: int, current: Path) -> None:
     done = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in done[: max(0, len(done) - keep)]:
         if old != current:
-            for path in old.rglob("*"):
-                if path.is_file():
-                    path.chmod(0o644)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_snapshot(old)
 
 
 def read_published_run_id(published_dir: Path) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.faults import fault_point
 from pipelines.quality.suites import Suite, load_suites
 from pipelines.resources import DuckDBWarehouse, PipelinePaths
 
@@ -55,6 +56,7 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
             outcome = run_table_validation(
                 con, suite, context.run.run_id, context.run.tags.get(PARTITION_TAG), reports_dir / "gx"
             )
+            fault_point("validation")
             if outcome.blocking_failures:
                 # Downstream (including the report asset) will not run: leave the steward the reason now.
                 write_data_quality_report(con, reports_dir)

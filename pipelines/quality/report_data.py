@@ -62,7 +62,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         _rows(
             con,
             """select batch_id, source_file, rows_read, rows_loaded, rows_quarantined, rows_superseded,
-                      rows_read = rows_loaded + rows_quarantined + rows_superseded as balanced
+                      coalesce(balanced, rows_read = rows_loaded + rows_quarantined + rows_superseded) as balanced
                from dq.batch_reconciliation order by batch_id, source_file""",
         )
         if has_recon

@@ -40,8 +40,8 @@ def seed_reconciliation(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] 
     quarantine recounts the reconciliation with the ingest's code.
     """
     ensure_schemas(con)
-    con.execute("insert or replace into raw._batches select distinct _batch_id, 'fixture', now()::timestamp, '' "
-                "from staging.patients")
+    con.execute("insert or replace into raw._batches (batch_id, source_dir, registered_at, notes) "
+                "select distinct _batch_id, 'fixture', now()::timestamp, '' from staging.patients")
     for table in tables:
         con.execute(f"create or replace table raw.{table} as select * from staging.{table}")
         refresh_reconciliation(con, table)

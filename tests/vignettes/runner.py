@@ -23,9 +23,7 @@ def materialize_extract(
     folder = db_path.parent
     return dg.materialize(
         [
-            ingest.landed_batch,
-            *ingest.raw_assets,
-            *ingest.staging_assets,
+            *ingest.ingest_assets,
             *cohort.defs.assets,
             *cohort.defs.asset_checks,
         ],
