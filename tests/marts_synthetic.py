@@ -141,15 +141,18 @@ def _flags(rng: random.Random, person: dict) -> dict:
 
 def _write_dq(con: duckdb.DuckDBPyConnection, rng: random.Random) -> None:
     rec = []
-    for batch in ("2026-01-01", "2026-02-01"):
+    # a third batch was rejected: its rows are held, none loaded
+    for batch, rejected in (("2026-01-01", False), ("2026-02-01", False), ("2026-01-15", True)):
         for source_file in ("patients.csv", "conditions.csv", "observations.csv"):
             loaded, quarantined, superseded = rng.randint(200, 900), rng.randint(0, 4), rng.randint(0, 30)
-            rec.append((batch, source_file, loaded + quarantined + superseded, loaded, quarantined, superseded))
+            read = loaded + quarantined + superseded
+            fates = (0, 0, 0, read) if rejected else (loaded, quarantined, superseded, 0)
+            rec.append((batch, source_file, read, *fates))
     con.execute(
         "create or replace table dq.batch_reconciliation (batch_id varchar, source_file varchar, rows_read bigint, "
-        "rows_loaded bigint, rows_quarantined bigint, rows_superseded bigint)"
+        "rows_loaded bigint, rows_quarantined bigint, rows_superseded bigint, rows_held bigint)"
     )
-    con.executemany("insert into dq.batch_reconciliation values (?, ?, ?, ?, ?, ?)", rec)
+    con.executemany("insert into dq.batch_reconciliation values (?, ?, ?, ?, ?, ?, ?)", rec)
     checks = [
         ("run-a", batch, table, name, "conformance", severity, rng.choice(("pass", "pass", "fail")), 0, 100, 0.0)
         for batch in ("2026-01-01", "2026-02-01")

@@ -24,8 +24,9 @@ SAMPLE = ROOT / "data_samples" / "synthea_sample"
 VOLATILE = {"run_id", "_loaded_at", "loaded_at", "registered_at", "quarantined_at", "computed_at", "checked_at",
             "state_changed_at", "state_run_id", "processed_at", "published_at", "built_at", "source_dir",
             "summary_path", "recorded_at", "diffed_at"}
-# History that a killed attempt legitimately adds to (one row per check per run, one per batch run).
-HISTORY = {"dq.check_results", "dq.batch_runs"}
+# History that a killed attempt legitimately adds to (one row per check per run, one per batch run, one per run
+# that reached the version-diff step).
+HISTORY = {"dq.check_results", "dq.batch_runs", "cohort.version_runs"}
 
 
 def settings_under(base: Path, **extra: object) -> Settings:

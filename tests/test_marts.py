@@ -201,12 +201,14 @@ def test_dq_summary_sums_row_fates_and_checks_per_batch(warehouse):
     assert mart["source_batch_id"].to_list() == sorted(rec["batch_id"].unique())
     for row in mart.iter_rows(named=True):
         batch = rec.filter(pl.col("batch_id") == row["source_batch_id"])
-        for fate in ("read", "loaded", "quarantined", "superseded"):
+        for fate in ("read", "loaded", "quarantined", "superseded", "held"):
             _agrees(row[f"rows_{fate}"], int(batch[f"rows_{fate}"].sum()), row[f"rows_{fate}_suppressed"])
-        hidden_parts = sum(row[f"rows_{f}_suppressed"] for f in ("loaded", "quarantined", "superseded"))
-        assert hidden_parts != 1  # rows_read = loaded + quarantined + superseded would reveal it
+        hidden_parts = sum(row[f"rows_{f}_suppressed"] for f in ("loaded", "quarantined", "superseded", "held"))
+        assert hidden_parts != 1  # rows_read = loaded + quarantined + superseded + held would reveal it
         failed = checks.filter((pl.col("batch_id") == row["source_batch_id"]) & (pl.col("status") == "fail"))
         assert row["checks_failed"] == failed.select("table_name", "check_name").unique().height
+    held = mart.filter(pl.col("source_batch_id") == "2026-01-15")
+    assert held["rows_held"].to_list() == [int(rec.filter(pl.col("batch_id") == "2026-01-15")["rows_read"].sum())]
 
 
 def test_version_diff_counts_equal_direct_counts(warehouse):

@@ -24,7 +24,7 @@ _STEP_ORDER_COLUMNS = ("step_order", "step_number", "step_index", "ordinal", "po
 # outputs.md columns of the data-quality tables, for the stand-in used when they do not exist yet.
 _DQ_CONTRACT = {
     "batch_reconciliation": "batch_id varchar, source_file varchar, rows_read bigint, rows_loaded bigint, "
-    "rows_quarantined bigint, rows_superseded bigint",
+    "rows_quarantined bigint, rows_superseded bigint, rows_held bigint",
     "check_results": "run_id varchar, batch_id varchar, table_name varchar, check_name varchar, "
     "kahn_category varchar, severity varchar, status varchar, failing_rows bigint, total_rows bigint, "
     "threshold double",

@@ -21,6 +21,8 @@ fates as (
         sum(rows_loaded)::bigint as rows_loaded,
         sum(rows_quarantined)::bigint as rows_quarantined,
         sum(rows_superseded)::bigint as rows_superseded,
+        -- rows of a batch that was not accepted: kept in raw, never loaded
+        sum(coalesce(rows_held, 0))::bigint as rows_held,
     from batch_reconciliation
     group by all
 ),
@@ -56,6 +58,7 @@ final as (
         coalesce(fates.rows_loaded, 0) as rows_loaded,
         coalesce(fates.rows_quarantined, 0) as rows_quarantined,
         coalesce(fates.rows_superseded, 0) as rows_superseded,
+        coalesce(fates.rows_held, 0) as rows_held,
         coalesce(checks.checks_run, 0) as checks_run,
         coalesce(checks.checks_failed, 0) as checks_failed,
         coalesce(checks.error_checks_failed, 0) as error_checks_failed,
