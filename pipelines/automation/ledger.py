@@ -165,5 +165,6 @@ def _write_pending(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     if not path.exists():
         return
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    con.executemany("insert into dq.batch_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp)", rows)
+    if rows:  # a pending file cut before its first line holds nothing to write
+        con.executemany("insert into dq.batch_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp)", rows)
     path.unlink()

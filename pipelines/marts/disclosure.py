@@ -332,6 +332,8 @@ def _record(
         f"create or replace table {RECORD_TABLE} (run_id varchar, mart varchar, cell varchar, count_name varchar, "
         "value_class varchar, hidden_by varchar, lower_bound double, upper_bound double)"
     )
+    if not rows:  # a large cohort may hide nothing; the record is then an empty table
+        return
     con.executemany(
         f"insert into {RECORD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
