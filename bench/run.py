@@ -26,8 +26,9 @@ BIN = Path(sys.executable).parent
 FILES = ("patients", "encounters", "conditions", "observations", "medications", "procedures")
 
 BARE_LOAD = """
-import sys, duckdb, pathlib
-con = duckdb.connect(sys.argv[2])
+import sys, pathlib
+from pipelines.warehouse import connect
+con = connect(sys.argv[2])
 for f in sorted(pathlib.Path(sys.argv[1]).glob("*.csv")):
     con.execute(f"create table {f.stem} as select * from read_csv('{f}', all_varchar = true)")
 con.close()
@@ -102,7 +103,7 @@ def pipeline_run(folder: Path, db: Path, runs_dir: Path) -> tuple[float, int, di
 
 def phase_seconds(timings: dict[str, float]) -> dict[str, float]:
     """Sums step timings by the asset group of each step (checks count as validation)."""
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}

@@ -8,12 +8,23 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.defs import ingest
-from pipelines.ingest.layout import LAYOUTS
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.contract.suites import load_suites
+from pipelines.contract.synthea import LAYOUTS
+from pipelines.orchestration.assets import ingest
+from pipelines.orchestration.assets.quality import build_quality_checks
+from pipelines.orchestration.assets.reports import build_data_quality_report
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 
 INGEST_ASSETS = ingest.ingest_assets
+
+
+def quality_defs(suites_dir: Path) -> dg.Definitions:
+    """The suites' asset checks on the staging assets and the data-quality report asset, as the job has them."""
+    return dg.Definitions(
+        asset_checks=build_quality_checks(suites_dir),
+        assets=[build_data_quality_report(sorted(load_suites(suites_dir)))],
+    )
 
 
 def write_table(folder: Path, name: str, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:

@@ -1,8 +1,8 @@
 """End to end: one landing folder processed by `cramp-cohort run --landing` and by the Dagster path
 (landing sensor -> `process_batch` runs -> run reporting sensors), giving the same tables.
 
-Real runs of the whole asset graph into `tmp_path` DuckDB files, real run summaries, a real failure command.
-Needs the lead's runner and CLI: skipped only while they do not exist.
+Real runs of the whole asset graph into `tmp_path` DuckDB files, real run summaries, a real failure command. Both
+paths write one ledger of processed batches (`dq.batch_runs`), so mixing them on one warehouse re-runs nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import duckdb
 import pytest
 from test_landing import write_batch
 
-from pipelines.automation.processing import exit_code, process_landing, reprocess_all
-from pipelines.defs import automation
-from pipelines.partitions import batch_partitions
+from pipelines.cli import main as cli_main
+from pipelines.operations.outcome import BatchOutcome
+from pipelines.operations.processing import exit_code, process_landing, reprocess_all
+from pipelines.orchestration import runner
+from pipelines.orchestration import sensors as automation
+from pipelines.orchestration.definitions import build_definitions
+from pipelines.orchestration.partitions import batch_partitions
 from pipelines.settings import Settings
-
-runner = pytest.importorskip("pipelines.runner", reason="pipelines/runner.py not written yet")
 
 COMPARED_TABLES = (
     "staging.patients",
@@ -95,7 +97,6 @@ def _summaries(runs_dir: Path) -> dict[str, dict]:
 def test_cli_and_dagster_paths_give_the_same_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli_module = pytest.importorskip("pipelines.cli")
     landing = _landing(tmp_path / "landing")
     hook_out = tmp_path / "hook_calls.txt"
     hook = tmp_path / "hook.py"
@@ -103,7 +104,7 @@ def test_cli_and_dagster_paths_give_the_same_tables(
     cli = _env_settings(monkeypatch, tmp_path / "cli", landing, FAILURE_COMMAND=f"{sys.executable} {hook}")
 
     # --- cron: every complete batch once, in order; the failing one reported, exit 1 ------------------------
-    assert cli_module.main(["run", "--landing", str(landing)]) == 1
+    assert cli_main(["run", "--landing", str(landing)]) == 1
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("2026-11-")]
     assert [line.split()[:2] for line in lines] == [
         ["2026-11-01", "ok"],
@@ -142,8 +143,6 @@ def test_cli_and_dagster_paths_give_the_same_tables(
         published_dir=dagster_dir / "published",
         key_file=cli.key_file,  # the same key: de-identified keys must match between the two warehouses
     )
-    from pipelines.definitions import build_definitions
-
     job = build_definitions(dagster_settings).resolve_job_def("process_batch")
     with dg.DagsterInstance.ephemeral() as instance:
         with dg.build_sensor_context(instance=instance, cursor=None) as context:
@@ -178,7 +177,7 @@ def test_cli_and_dagster_paths_give_the_same_tables(
 
     # --- next night: the half-copied batch completed; done batches skipped, the failed one retried ----------
     (landing / "2026-11-04" / "_SUCCESS").touch()
-    assert cli_module.main(["run", "--landing", str(landing)]) == 1
+    assert cli_main(["run", "--landing", str(landing)]) == 1
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("2026-11-")]
     assert [line.split()[:2] for line in lines] == [["2026-11-03", "FAILED"], ["2026-11-04", "ok"]]
     assert _query(db, "select count(*) from staging.conditions") == [(3,)]
@@ -195,7 +194,7 @@ def test_reprocess_replaces_rows_exactly(tmp_path: Path, monkeypatch: pytest.Mon
     settings = _env_settings(monkeypatch, tmp_path / "w", landing)
     instance = dg.DagsterInstance.ephemeral()
 
-    def run(path: Path, batch_id: str) -> runner.BatchOutcome:
+    def run(path: Path, batch_id: str) -> BatchOutcome:
         return runner.run_batch(path, batch_id, settings=settings, instance=instance)
 
     assert exit_code(process_landing(landing, settings, run, echo=lambda _: None)) == 0
@@ -215,3 +214,52 @@ def test_reprocess_replaces_rows_exactly(tmp_path: Path, monkeypatch: pytest.Mon
     ]
     monkeypatch.setenv("CRAMP_COHORT_SCHEDULE_TIMEZONE", "Nowhere/Land")
     assert cli(["reprocess"]) == 2  # bad configuration fails fast
+
+
+def _batch_lines(capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
+    return [line.split()[:2] for line in capsys.readouterr().out.splitlines() if line.startswith("2026-11-")]
+
+
+def test_cli_and_dagster_on_one_warehouse_never_rerun_each_others_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing = tmp_path / "landing"
+    write_batch(landing / "2026-11-01", ["p1", "p2"], [("p1", "c1", "2025-03-01")])
+    write_batch(landing / "2026-11-02", ["p3"], [("p3", "c2", "2025-03-01")], complete=False)
+    settings = _env_settings(monkeypatch, tmp_path / "shared", landing)
+
+    # cron runs the first batch
+    assert cli_main(["run", "--landing", str(landing)]) == 0
+    assert _batch_lines(capsys) == [["2026-11-01", "ok"]]
+
+    job = build_definitions(settings).resolve_job_def("process_batch")
+    sensor = automation.build_landing_sensor(settings)
+    reported = {s.name: s for s in automation.build_run_reporting_sensors(settings)}["run_summary_on_success"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        # the daemon, on the same warehouse: the batch the CLI ran is not requested again
+        with dg.build_sensor_context(instance=instance, cursor=None) as context:
+            assert sensor(context).run_requests == []
+        # the second batch arrives: the sensor requests it alone and Dagster runs it
+        (landing / "2026-11-02" / "_SUCCESS").touch()
+        with dg.build_sensor_context(instance=instance, cursor=None) as context:
+            tick = sensor(context)
+        assert [r.partition_key for r in tick.run_requests] == ["2026-11-02"]
+        instance.add_dynamic_partitions(batch_partitions.name, ["2026-11-02"])
+        (request,) = tick.run_requests
+        result = job.execute_in_process(partition_key=request.partition_key, tags=request.tags, instance=instance)
+        reported(
+            dg.build_run_status_sensor_context(
+                sensor_name=reported.name,
+                dagster_event=result.get_run_success_event(),
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(result.run_id),
+            )
+        )
+    ledger = "select batch_id, success, origin from dq.batch_runs order by processed_at"
+    assert _query(settings.db_path, ledger) == [("2026-11-01", True, "landing"), ("2026-11-02", True, "dagster:sensor")]
+
+    # cron again: the batch Dagster ran is skipped, nothing runs, the ledger is unchanged
+    assert cli_main(["run", "--landing", str(landing)]) == 0
+    assert _batch_lines(capsys) == []
+    assert len(_query(settings.db_path, ledger)) == 2
+    assert _query(settings.db_path, "select count(distinct _batch_id) from staging.patients") == [(2,)]

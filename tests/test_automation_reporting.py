@@ -7,35 +7,18 @@ import json
 import logging
 import sys
 import threading
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from pipelines.automation.logs import REDACTED, configure_logging
-from pipelines.automation.notify import notify_failure
-from pipelines.automation.summary import format_outcome_line, write_run_summary
+from pipelines.operations.logs import REDACTED, configure_logging
+from pipelines.operations.notify import notify_failure
+from pipelines.operations.outcome import BatchOutcome
+from pipelines.operations.summary import format_outcome_line, write_run_summary
 from pipelines.settings import Settings
 
-
-@dataclass
-class Outcome:
-    """The runner's BatchOutcome shape (the writer relies on duck typing, not on the runner's class)."""
-
-    batch_id: str
-    success: bool
-    reason: str | None = None
-    rows_loaded: dict[str, int] = field(default_factory=dict)
-    rows_quarantined: dict[str, int] = field(default_factory=dict)
-    checks_failed: list[str] = field(default_factory=list)
-    cohort_size: int | None = None
-    asset_timings: dict[str, float] = field(default_factory=dict)
-    run_id: str | None = None
-    published: bool = False
-
-
-FAILED = Outcome(
+FAILED = BatchOutcome(
     batch_id="2026-11-03",
     success=False,
     reason="landed_batch: conditions.csv: required column CODE missing",
@@ -74,7 +57,7 @@ def test_run_summary_contents(tmp_path: Path) -> None:
 
 
 def test_outcome_line_has_counts_not_values() -> None:
-    ok = Outcome(
+    ok = BatchOutcome(
         "2026-11-01", True, rows_loaded={"a": 5, "b": 7}, rows_quarantined={"a": 1}, cohort_size=2, published=True
     )
     assert format_outcome_line(ok) == (
@@ -86,7 +69,7 @@ def test_outcome_line_has_counts_not_values() -> None:
 
 
 def test_outcome_line_keeps_warnings_apart_from_blocking_failures() -> None:
-    outcome = Outcome(
+    outcome = BatchOutcome(
         "2026-11-04",
         True,
         checks_failed=["staging_observations:lab_unit_known", "staging_patients:unique_patient_id"],

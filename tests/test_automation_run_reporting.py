@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs import automation
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration import sensors as automation
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, TRIGGER_TAG, batch_partitions
 from pipelines.settings import Settings
 
 
@@ -37,7 +37,7 @@ def _run(instance: dg.DagsterInstance, partition: str) -> dg.ExecuteInProcessRes
     return job.execute_in_process(
         partition_key=partition,
         instance=instance,
-        tags={SOURCE_DIR_TAG: f"/landing/{partition}", automation.TRIGGER_TAG: "sensor"},
+        tags={SOURCE_DIR_TAG: f"/landing/{partition}", TRIGGER_TAG: "sensor"},
         raise_on_error=False,
     )
 

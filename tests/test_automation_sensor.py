@@ -1,7 +1,7 @@
 """The landing sensor and the daily schedule, evaluated with Dagster's own testing utilities.
 
-The definitions under test are the automation module's, merged with the lead's real ingest definitions (the
-`process_batch` job over the `batches` partitions), so run requests are validated against the real job.
+The definitions under test are the code location's own (the `process_batch` job over the `batches` partitions), so
+run requests are validated against the real job.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import dagster as dg
 import pytest
 from test_landing import write_batch, write_manifest
 
-from pipelines.defs import automation, ingest
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.definitions import build_definitions
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
 
 
@@ -40,13 +39,7 @@ def _instance(tmp_path: Path) -> dg.DagsterInstance:
 
 
 def _defs(settings: Settings) -> dg.Definitions:
-    resources = {
-        "warehouse": DuckDBWarehouse(path=str(settings.db_path)),
-        "paths": PipelinePaths.from_settings(settings),
-    }
-    return dg.Definitions.merge(
-        ingest.defs, automation.build_automation_defs(settings), dg.Definitions(resources=resources)
-    )
+    return build_definitions(settings)
 
 
 def _evaluate(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
@@ -152,7 +145,7 @@ def test_schedule_skips_on_an_empty_landing_folder(tmp_path: Path) -> None:
 
 
 def test_code_location_loads_with_schedule_and_sensors() -> None:
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     repo = defs.get_repository_def()
     assert {s.name for s in repo.schedule_defs} >= {"daily_refresh"}

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from run_helpers import run_ingest, settings_under
 
-from pipelines.automation.summary import format_outcome_line
+from pipelines.operations.summary import format_outcome_line
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())

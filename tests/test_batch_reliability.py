@@ -184,7 +184,7 @@ def test_reprocess_keeps_batch_ids_and_batch_ids_are_checked(cli, capsys, tmp_pa
 HOLDER = textwrap.dedent(
     """
     import sys, time, duckdb
-    from pipelines import warehouse_lock
+    from pipelines.warehouse import lock as warehouse_lock
     if sys.argv[2] == "run":
         warehouse_lock.acquire(sys.argv[1], "a run started by the test")
     else:

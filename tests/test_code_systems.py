@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from vignettes.runner import materialize_extract
 
-from pipelines.cohort.code_systems import CodeSystemMapError, code_system_labels
-from pipelines.cohort.seeds import phenotype_version
+from pipelines.contract.code_systems import CodeSystemMapError, code_system_labels
+from pipelines.reference.seeds import phenotype_version
 from pipelines.settings import Settings, SettingsError
 
 SITE_MAP = "source_system,code_system,note\nICD-10,ICD10CM,this site's extracts write ICD-10-CM as ICD-10\n"

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cohort import seeds
-from pipelines.cohort.models import ASSET_MODELS, build_phenotype, build_reference_data, build_tables
+from pipelines.cohort.models import ASSET_MODELS, build_phenotype, build_tables
+from pipelines.reference import seeds
+from pipelines.reference.build import build_reference_data
 
 STAGING_DDL = """
 create schema staging;
@@ -70,7 +71,7 @@ def test_unit_normalization_and_exclusions(con: duckdb.DuckDBPyConnection) -> No
     build_tables(con, ASSET_MODELS["lab_results"])
     rows = con.execute(
         "select patient_id, value_canonical, canonical_unit, usable, exclusion_reason "
-        "from cohort.lab_results order by patient_id"
+        "from intermediate.lab_results order by patient_id"
     ).fetchall()
     assert rows == [
         ("p1", 7.6152, "mg/dL", True, None),
@@ -106,9 +107,9 @@ def test_corrected_calcium(con: duckdb.DuckDBPyConnection) -> None:
         ],
     )
     build_tables(con, ASSET_MODELS["lab_results"])
-    build_tables(con, ("cohort.calcium_corrected", "cohort.calcium_verdicts"))
+    build_tables(con, ("intermediate.calcium_corrected", "intermediate.calcium_verdicts"))
     rows = con.execute(
-        "select patient_id, value_normalized, albumin_g_dl, is_low from cohort.calcium_verdicts order by 1"
+        "select patient_id, value_normalized, albumin_g_dl, is_low from intermediate.calcium_verdicts order by 1"
     ).fetchall()
     assert rows == [
         ("a", 9.1, 2.5, False),
@@ -141,7 +142,7 @@ def test_icd_prefix_and_exact_matching(con: duckdb.DuckDBPyConnection) -> None:
         )
     build_tables(con, ASSET_MODELS["condition_matches"])
     matched = con.execute(
-        "select distinct patient_id from cohort.condition_matches where value_set = 'neuropathy' order by 1"
+        "select distinct patient_id from intermediate.condition_matches where value_set = 'neuropathy' order by 1"
     ).fetchall()
     assert matched == [("child_of_prefix",), ("exact_itself",), ("prefix_itself",)]
 

@@ -11,10 +11,11 @@ from browser import CHROMIUM, ensure_chromium, open_page
 from marts_synthetic import build_warehouse, write_cohort
 
 from pipelines import PROJECT_ROOT
-from pipelines.defs.marts import dashboard, marts, published_snapshot
 from pipelines.marts.build import MartInputError, build_marts
-from pipelines.marts.dashboard import rebuild_dashboard, write_dashboard
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.assets.marts import marts, published_snapshot
+from pipelines.orchestration.assets.reports import dashboard
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.reports.dashboard import rebuild_dashboard, write_dashboard
 
 ARTIFACTS = PROJECT_ROOT / "warehouse" / "test-artifacts"
 CHARTS = ("cohort_size", "new_patients", "prevalence", "overlap", "age_band", "sex", "care_gaps", "attrition")

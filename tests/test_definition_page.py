@@ -20,10 +20,10 @@ from browser import CHROMIUM, ensure_chromium, open_page
 from version_runs import VersionRuns, version_runs
 
 from pipelines.cli import main as cli
-from pipelines.cohort.models import build_reference_data
-from pipelines.cohort.seeds import SEEDS_DIR
-from pipelines.definition.page import write_definition_page
 from pipelines.marts.suppression import SMALL_MAX, SMALL_MIN
+from pipelines.reference.build import build_reference_data
+from pipelines.reference.seeds import SEEDS_DIR
+from pipelines.reports.definition_page import write_definition_page
 
 PROBE = """JSON.stringify({
   scripts: document.scripts.length,
@@ -77,11 +77,11 @@ def _shown(n: int) -> str:
 
 
 def _expected_counts(db: Path, entries: list[dict[str, str]]) -> dict[tuple[str, str, str], tuple[str, str]]:
-    """Per seed entry: patients and rows the phenotype matched, from cohort.condition_matches / lab_results."""
+    """Per seed entry: patients and rows the phenotype matched, from intermediate.condition_matches / lab_results."""
     with duckdb.connect(str(db), read_only=True) as con:
         matched = con.execute(
-            "select value_set, code_system, code, patient_id from cohort.condition_matches union all "
-            "select measure, code_system, code, patient_id from cohort.lab_results"
+            "select value_set, code_system, code, patient_id from intermediate.condition_matches union all "
+            "select measure, code_system, code, patient_id from intermediate.lab_results"
         ).fetchall()
     out = {}
     for e in entries:

@@ -15,13 +15,13 @@ from pipelines.cohort.models import build_phenotype, build_tables
 STAGED = ("patients", "encounters", "conditions", "observations")
 
 
-def cohort_tables(con: duckdb.DuckDBPyConnection, schema: str = "cohort") -> list[str]:
+def cohort_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The phenotype's tables, `intermediate.*` then `cohort.*`, as `schema.table`."""
     return [
-        name
-        for (name,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ? "
-            "order by 1",
-            [schema],
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name in ('intermediate', 'cohort') order by 1 desc, 2"
         ).fetchall()
     ]
 
@@ -47,10 +47,11 @@ def test_cohort_tables_do_not_depend_on_row_order(vignette_db: Path, tmp_path: P
     copy.write_bytes(vignette_db.read_bytes())
     with duckdb.connect(str(copy)) as con:
         tables = cohort_tables(con)
-        assert {"flag_evidence", "pregnancy_evidence", "calcium_corrected", "patient_flags"} <= set(tables)
+        expected = {"cohort.flag_evidence", "intermediate.pregnancy_evidence", "intermediate.calcium_corrected"}
+        assert expected | {"cohort.patient_flags"} <= set(tables)
         con.execute("create schema first_build")
         for table in tables:
-            con.execute(f"create table first_build.{table} as select * from cohort.{table}")
+            con.execute(f"create table first_build.{table.replace('.', '__')} as select * from {table}")
         for table in STAGED:
             # another physical order of the same rows
             con.execute(
@@ -59,7 +60,7 @@ def test_cohort_tables_do_not_depend_on_row_order(vignette_db: Path, tmp_path: P
             )
         build_phenotype(con)
         assert cohort_tables(con) == tables
-        differing = {table: differing_rows(con, f"cohort.{table}", f"first_build.{table}") for table in tables}
+        differing = {t: differing_rows(con, t, f"first_build.{t.replace('.', '__')}") for t in tables}
     assert differing == dict.fromkeys(tables, 0)
 
 
@@ -102,7 +103,7 @@ def test_flag_evidence_does_not_depend_on_the_order_of_its_candidates(
         con.execute("create table main.first_evidence as select * from cohort.flag_evidence")
         for table in candidates:
             con.execute(
-                f"create or replace table cohort.{table} as select * from cohort.{table} "
+                f"create or replace table intermediate.{table} as select * from intermediate.{table} "
                 f"order by hash(columns(*), {seed})"
             )
         build_tables(con, ("cohort.flag_evidence",))

@@ -4,12 +4,11 @@ from html.parser import HTMLParser
 
 import duckdb
 import pytest
-from quality_fixtures.staging import TABLE_ORDER, build_staging, seed_reconciliation
+from quality_fixtures.staging import TABLE_ORDER, build_staging, seed_reconciliation, validate_table
 
 from pipelines import EXPECTATIONS_DIR
-from pipelines.quality.report import write_data_quality_report
-from pipelines.quality.run import run_table_validation
-from pipelines.quality.suites import load_suites
+from pipelines.contract.suites import load_suites
+from pipelines.reports.data_quality import write_data_quality_report
 
 SECTIONS = [
     "batch-summary",
@@ -53,14 +52,21 @@ def warehouse(tmp_path_factory):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     build_staging(con)
     seed_reconciliation(con)
+    # what the staging build would have quarantined: the encounter whose stop is before its start
+    con.execute(
+        "insert into quarantine.rows select _batch_id, 'encounters.csv', _source_line, "
+        "'encounters_stop_not_before_start', 'stop before start', to_json(e)::varchar, 'validation', now() "
+        "from staging.encounters e where encounter_id = 'e3'"
+    )
+    con.execute("delete from staging.encounters where encounter_id = 'e3'")
     suites = load_suites(EXPECTATIONS_DIR)
     for table in TABLE_ORDER:
-        run_table_validation(con, suites[table], "run-1", "b1", tmp_path / "reports" / "gx")
+        validate_table(con, suites[table], "run-1", "b1", tmp_path / "reports" / "gx")
     # batch 2 fixes p3's sex and breaks a birth date: one resolved and one new failure
     con.execute("update staging.patients set sex = 'F', _batch_id = 'b2' where patient_id = 'p3'")
     con.execute("update staging.patients set birth_date = date '2999-01-01', _batch_id = 'b2' where patient_id = 'p2'")
     for table in TABLE_ORDER:
-        run_table_validation(con, suites[table], "run-2", "b2", tmp_path / "reports" / "gx")
+        validate_table(con, suites[table], "run-2", "b2", tmp_path / "reports" / "gx")
     yield con, tmp_path / "reports"
     con.close()
 

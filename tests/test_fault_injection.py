@@ -33,8 +33,8 @@ from run_helpers import (
     tables,
 )
 
-from pipelines.automation.processing import exit_code, process_folder
-from pipelines.runner import run_batch
+from pipelines.operations.processing import exit_code, process_folder
+from pipelines.orchestration.runner import run_batch
 
 FIRST, SECOND = SAMPLE / "2026-05-31", SAMPLE / "2026-06-30"
 STAGES = ("raw_load", "staging", "validation", "cohort", "publish")

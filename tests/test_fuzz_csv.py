@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from run_helpers import run_ingest
 from test_bad_inputs import BASE_BATCH, CORPUS, _snapshot
 
-from pipelines.automation.summary import format_outcome_line
+from pipelines.operations.summary import format_outcome_line
 
 EXAMPLES = int(os.environ.get("CRAMP_COHORT_FUZZ_EXAMPLES", "6"))
 FUZZ_BATCH = "2026-03-01"

@@ -18,12 +18,12 @@ import polars as pl
 import pytest
 import simple_icd_10_cm as icd
 
-from pipelines.flags import PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.contract.flags import PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.contract.synthea import LAYOUTS
 from pipelines.generate import generate_extract, read_truth
 from pipelines.generate.codebook import load_codebook
 from pipelines.generate.fields import ANCHOR
 from pipelines.generate.truth import CARE_GAPS, FLAG_COLUMNS
-from pipelines.ingest.layout import LAYOUTS
 
 TABLES = tuple(LAYOUTS)
 DATE_COLUMN = {

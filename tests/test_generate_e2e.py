@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 
 from pipelines import PROJECT_ROOT
-from pipelines.automation.summary import format_outcome_line
 from pipelines.generate import read_truth
-from pipelines.runner import run_batch
+from pipelines.operations.summary import format_outcome_line
+from pipelines.orchestration.runner import run_batch
 from pipelines.settings import Settings
 
 SAMPLE = PROJECT_ROOT / "data_samples" / "synthea_sample"

@@ -173,8 +173,9 @@ def test_unusable_batch_stops_before_anything_is_loaded(tmp_path: Path, change: 
     if db.exists():
         tables = {r[0] for r in query(db, "select table_name from information_schema.tables "
                                            "where table_schema = 'raw'")}
-        assert tables <= {"_batches"}
-        assert query(db, "select count(*) from raw._batches") == [(0,)]
+        assert tables <= {"_batches"}  # (the reference layer may have been loaded: it does not wait for the batch)
+        if tables:
+            assert query(db, "select count(*) from raw._batches") == [(0,)]
 
 
 def test_header_only_files_and_absent_optional_files_load_as_empty(tmp_path: Path) -> None:

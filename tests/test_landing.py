@@ -11,16 +11,16 @@ import json
 import os
 from pathlib import Path
 
-from pipelines.automation import manifest
-from pipelines.automation.landing import (
+from pipelines.contract import manifest
+from pipelines.contract.manifest import MANIFEST_NAME, verify_manifest
+from pipelines.contract.synthea import LAYOUTS
+from pipelines.operations.landing import (
     SUCCESS_MARKER,
     LandedBatch,
     PendingBatch,
     inspect_batch,
     scan_landing,
 )
-from pipelines.automation.manifest import MANIFEST_NAME, verify_manifest
-from pipelines.ingest.layout import LAYOUTS
 
 
 def write_csv(folder: Path, name: str, rows: list[dict[str, str]], drop: tuple[str, ...] = ()) -> Path:

@@ -21,7 +21,7 @@ import pytest
 from marts_synthetic import VERSION, build_warehouse, write_cohort
 
 from pipelines import PROJECT_ROOT
-from pipelines.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.contract.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
 from pipelines.marts.build import build_marts
 from pipelines.marts.disclosure import MIN_WIDTH, DisclosureError, assert_disclosure_safe, load_model
 from pipelines.marts.disclosure_solver import Bound, Linear, Solver

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from marts_synthetic import build_warehouse
 
-from pipelines.defs.marts import marts
 from pipelines.marts.keys import KEY_ENV, KeyFileError, load_hmac_key, patient_key, register_patient_key
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.assets.marts import marts
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 
 
 def test_key_file_is_created_owner_only_on_first_use_and_reused(tmp_path):

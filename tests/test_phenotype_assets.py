@@ -9,10 +9,9 @@ import dagster as dg
 import duckdb
 from vignettes.runner import materialize_extract
 
-from pipelines.definitions import defs
+from pipelines.orchestration.definitions import defs
 
 COHORT_ASSETS = {
-    "reference_data",
     "condition_matches",
     "lab_results",
     "cramp_events",
@@ -36,7 +35,8 @@ def test_cohort_assets_are_wired_to_staging() -> None:
     upstream = set()
     for key in cohort.values():
         upstream |= {parent.to_user_string() for parent in graph.get(key).parent_keys}
-    assert {"staging_patients", "staging_conditions", "staging_observations"} <= upstream
+    assert {"staging_patients", "staging_conditions", "staging_observations", "reference_data"} <= upstream
+    assert graph.get(dg.AssetKey("reference_data")).group_name == "reference"
     blocking = {check.name for checks in defs.asset_checks or [] for check in checks.check_specs if check.blocking}
     assert {"flags_match_evidence", "one_row_per_patient"} <= blocking
 

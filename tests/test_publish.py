@@ -15,12 +15,13 @@ import polars as pl
 import pytest
 from marts_synthetic import build_warehouse
 
-from pipelines.defs.marts import dashboard, marts, published_snapshot
 from pipelines.marts.build import build_marts
 from pipelines.marts.deid import DeidentificationError
 from pipelines.marts.publish import PublishError, publish_snapshot, read_published_run_id
 from pipelines.marts.specs import MART_NAMES
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.assets.marts import marts, published_snapshot
+from pipelines.orchestration.assets.reports import dashboard
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 
 READER = textwrap.dedent(
     """

@@ -12,9 +12,8 @@ import duckdb
 import pytest
 
 from pipelines import EXPECTATIONS_DIR
-from pipelines.quality.checks import build_quality_defs
-from pipelines.resources import DuckDBWarehouse
-from tests.ingest_helpers import INGEST_ASSETS
+from pipelines.orchestration.resources import DuckDBWarehouse
+from tests.ingest_helpers import INGEST_ASSETS, quality_defs
 
 EXTRACT = Path(__file__).parent / "quality_fixtures" / "extract"
 
@@ -33,10 +32,10 @@ def cohort_probe(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) 
 
 
 def _run(tmp_path: Path, batch_id: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-    from pipelines.resources import PipelinePaths
+    from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
+    from pipelines.orchestration.resources import PipelinePaths
 
-    quality = build_quality_defs(EXPECTATIONS_DIR)
+    quality = quality_defs(EXPECTATIONS_DIR)
     instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
     db = tmp_path / "warehouse.duckdb"
     return dg.materialize(

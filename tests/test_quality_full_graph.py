@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.definitions import build_definitions
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration.definitions import build_definitions
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
 
 EXTRACT = Path(__file__).parent / "quality_fixtures" / "extract"

@@ -7,10 +7,9 @@ import duckdb
 
 from pipelines import EXPECTATIONS_DIR
 from pipelines.generate import generate_extract
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.quality.checks import build_quality_defs
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
-from tests.ingest_helpers import INGEST_ASSETS
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from tests.ingest_helpers import INGEST_ASSETS, quality_defs
 
 
 def test_generated_defects_are_counted_by_the_checks(tmp_path: Path) -> None:
@@ -18,7 +17,7 @@ def test_generated_defects_are_counted_by_the_checks(tmp_path: Path) -> None:
     generate_extract(tmp_path / "landing" / batch, 300, seed=7, batches=1, defects=0.05)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(batch_partitions.name, [batch])
-    quality = build_quality_defs(EXPECTATIONS_DIR)
+    quality = quality_defs(EXPECTATIONS_DIR)
     db = tmp_path / "warehouse.duckdb"
     result = dg.materialize(
         [*INGEST_ASSETS, *quality.assets, *quality.asset_checks],

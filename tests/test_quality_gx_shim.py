@@ -78,7 +78,7 @@ def test_sql_checks_run_their_query_once_and_report_the_count(tmp_path):
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from pipelines.quality.suites import load_suite
+    from pipelines.contract.suites import load_suite
     from pipelines.quality.validate import validate_suite
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))

@@ -5,10 +5,10 @@ import time
 import duckdb
 import pytest
 from quality_fixtures.scale import build_scaled_staging
+from quality_fixtures.staging import validate_table
 
 from pipelines import EXPECTATIONS_DIR
-from pipelines.quality.run import run_table_validation
-from pipelines.quality.suites import load_suites
+from pipelines.contract.suites import load_suites
 
 
 @pytest.mark.slow
@@ -16,9 +16,9 @@ def test_observations_suite_on_a_million_rows(tmp_path):
     con = duckdb.connect(str(tmp_path / "scale.duckdb"))
     build_scaled_staging(con, 1_000_000)
     suite = load_suites(EXPECTATIONS_DIR)["observations"]
-    run_table_validation(con, load_suites(EXPECTATIONS_DIR)["patients"], "warm-up", "b1")  # GX import, first context
+    validate_table(con, load_suites(EXPECTATIONS_DIR)["patients"], "warm-up", "b1")  # GX import, first context
     started = time.perf_counter()
-    outcome = run_table_validation(con, suite, "scale", "b1")
+    outcome = validate_table(con, suite, "scale", "b1")
     seconds = time.perf_counter() - started
     print(f"\nobservations suite ({len(suite.expectations)} expectations) on 1,000,000 rows: {seconds:.2f} s")
     results = {r.check_name: r for r in outcome.results}

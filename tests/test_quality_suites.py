@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from pipelines import EXPECTATIONS_DIR
-from pipelines.quality.suites import KAHN_CATEGORIES, SuiteError, load_suite, load_suites
+from pipelines.contract.suites import KAHN_CATEGORIES, SuiteError, load_suite, load_suites
 
 STAGING_TABLES = {"patients", "encounters", "conditions", "observations", "medications", "procedures"}
 

@@ -5,12 +5,10 @@ import shutil
 
 import duckdb
 import pytest
-from quality_fixtures.staging import EXPECTED_FAILURES, TABLE_ORDER, build_staging, seed_reconciliation
+from quality_fixtures.staging import EXPECTED_FAILURES, TABLE_ORDER, build_staging, seed_reconciliation, validate_table
 
 from pipelines import EXPECTATIONS_DIR
-from pipelines.quality.quarantine import quarantine_failing_rows
-from pipelines.quality.run import run_table_validation
-from pipelines.quality.suites import load_suites
+from pipelines.contract.suites import load_suites
 
 
 @pytest.fixture
@@ -24,7 +22,7 @@ def con(tmp_path):
 
 def _validate_all(con, run_id, suites_dir=EXPECTATIONS_DIR, docs_dir=None):
     suites = load_suites(suites_dir)
-    return {t: run_table_validation(con, suites[t], run_id, "b1", docs_dir) for t in TABLE_ORDER}
+    return {t: validate_table(con, suites[t], run_id, "b1", docs_dir) for t in TABLE_ORDER}
 
 
 def test_defects_give_the_expected_failing_checks_counts_and_categories(con, tmp_path):
@@ -45,45 +43,36 @@ def test_defects_give_the_expected_failing_checks_counts_and_categories(con, tmp
     assert (tmp_path / "gx" / "patients.html").exists() and (tmp_path / "gx" / "index.html").exists()
 
 
-def test_error_row_checks_move_rows_to_quarantine_and_warn_checks_do_not(con):
+def test_checks_only_measure_they_never_change_staging_or_quarantine(con):
+    # Rows failing an error-level rule are moved by the staging build (tests/test_quality_e2e.py), never by a
+    # check: over hand-built staging the failures are counted and every row stays where it was.
+    before = {t: con.execute(f"select count(*) from staging.{t}").fetchone()[0] for t in TABLE_ORDER}
     outcomes = _validate_all(con, "run-1")
-    assert outcomes["encounters"].quarantined == {
-        "encounters_stop_not_before_start": 1,
-        "encounters_patient_resolves": 1,
-    }
-    assert outcomes["observations"].quarantined == {"observations_encounter_resolves": 1}
-    rows = con.execute(
-        "select source_file, source_line, reason_code, stage from quarantine.rows order by 1, 2"
-    ).fetchall()
-    assert rows == [
-        ("encounters.csv", 4, "encounters_stop_not_before_start", "validation"),
-        ("encounters.csv", 5, "encounters_patient_resolves", "validation"),
-        ("observations.csv", 6, "observations_encounter_resolves", "validation"),
-    ]
-    assert con.execute("select list(encounter_id order by 1) from staging.encounters").fetchone()[0] == ["e1", "e2"]
-    # warn-level rows stay in staging: the phenotype excludes them itself
-    assert con.execute("select count(*) from staging.observations").fetchone()[0] == 4
-    assert con.execute("select count(*) from staging.patients").fetchone()[0] == 5
+    assert {t: con.execute(f"select count(*) from staging.{t}").fetchone()[0] for t in TABLE_ORDER} == before
+    assert con.execute("select count(*) from quarantine.rows").fetchone()[0] == 0
+    assert all(not o.quarantined for o in outcomes.values())
+    failing = {r.check_name: r.failing_rows for r in outcomes["encounters"].results if r.failing_rows}
+    assert failing == {"encounters_stop_not_before_start": 1, "encounters_patient_resolves": 1}
     recon = con.execute(
         "select source_file, rows_read, rows_loaded, rows_quarantined, rows_superseded "
         "from dq.batch_reconciliation where source_file in ('encounters.csv', 'observations.csv') order by 1"
     ).fetchall()
-    assert recon == [("encounters.csv", 4, 2, 2, 0), ("observations.csv", 5, 4, 1, 0)]
+    assert recon == [("encounters.csv", 4, 4, 0, 0), ("observations.csv", 5, 5, 0, 0)]
 
 
-def test_history_appends_per_run_and_a_rerun_does_not_duplicate_quarantine(con):
+def test_history_appends_per_run_and_a_rerun_measures_the_same_rows(con):
     _validate_all(con, "run-1")
     _validate_all(con, "run-2")
     per_run = dict(con.execute("select run_id, count(*) from dq.check_results group by 1").fetchall())
     total_checks = sum(len(s.expectations) for s in load_suites(EXPECTATIONS_DIR).values())
     assert per_run == {"run-1": total_checks, "run-2": total_checks}
-    assert con.execute("select count(*) from quarantine.rows").fetchone()[0] == 3
-    # run-2 validated what was left after run-1's quarantine
+    assert con.execute("select count(*) from quarantine.rows").fetchone()[0] == 0
+    # the checks changed nothing: run-2 measures what run-1 measured
     second = con.execute(
-        "select failing_rows from dq.check_results "
-        "where run_id = 'run-2' and check_name = 'encounters_patient_resolves'"
+        "select list(failing_rows order by run_id) from dq.check_results "
+        "where check_name = 'encounters_patient_resolves'"
     ).fetchone()[0]
-    assert second == 0
+    assert second == [1, 1]
     columns = [r[0] for r in con.execute("describe dq.check_results").fetchall()]
     assert columns[:10] == [
         "run_id", "batch_id", "table_name", "check_name", "kahn_category",
@@ -136,30 +125,3 @@ def test_a_broken_custom_query_fails_its_check_instead_of_passing(con, tmp_path)
     broken = {r.check_name: r for r in outcome.results}["site_broken"]
     assert broken.status == "fail" and broken.failing_rows is None
     assert "no_such_column" in broken.detail
-
-
-def test_quarantine_failing_rows_moves_matching_rows_in_one_go(con):
-    moved = quarantine_failing_rows(
-        con, "patients", {"site_no_x_sex": "t.sex = 'X'", "site_old": "t.birth_date < date '1900-01-01'"}
-    )
-    assert moved == {"site_no_x_sex": 1, "site_old": 1}
-    assert con.execute("select count(*) from staging.patients").fetchone()[0] == 3
-    detail = con.execute(
-        "select reason_code, reason_detail, raw_record like '%\"patient_id\"%' from quarantine.rows order by 1"
-    ).fetchall()
-    assert detail == [
-        ("site_no_x_sex", "failed validation check site_no_x_sex", True),
-        ("site_old", "failed validation check site_old", True),
-    ]
-    recon = con.execute(
-        "select rows_read, rows_loaded, rows_quarantined from dq.batch_reconciliation "
-        "where source_file = 'patients.csv'"
-    ).fetchone()
-    assert recon == (5, 3, 2)
-
-
-def test_quarantine_rolls_back_on_a_bad_predicate(con):
-    with pytest.raises(duckdb.Error):
-        quarantine_failing_rows(con, "patients", {"ok": "t.sex = 'X'", "bad": "t.no_such_column = 1"})
-    assert con.execute("select count(*) from staging.patients").fetchone()[0] == 5
-    assert con.execute("select count(*) from quarantine.rows").fetchone()[0] == 0

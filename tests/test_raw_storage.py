@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.layout import LAYOUTS
+from pipelines.contract.synthea import LAYOUTS
 from pipelines.ingest.raw_views import ensure_raw_view
-from pipelines.ingest.storage import ensure_schemas
+from pipelines.warehouse import ensure_bookkeeping as ensure_schemas
 from tests.ingest_helpers import base_encounters, base_patients, materialize_ingest, query, write_table
 
 LAB = {"DATE": "2024-03-01T10:00:00Z", "PATIENT": "p1", "ENCOUNTER": "", "CODE": "17861-6", "VALUE": "8.1",

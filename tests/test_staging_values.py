@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.sql_runner import read_sql
+from pipelines.warehouse import read_sql
 
 # Unicode White_Space: what "trimmed" means for codes, units, SYSTEM and sex
 WHITE_SPACE_POINTS = [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F]

@@ -18,8 +18,8 @@ import simple_icd_10_cm as icd
 from fhir.resources.R4B.valueset import ValueSet
 
 from pipelines.cli import main as cli
-from pipelines.cohort.seeds import SEEDS_DIR, phenotype_version
-from pipelines.definition.export import DEFAULT_BASE_URL, computable_name, resource_id_of
+from pipelines.reference.export import DEFAULT_BASE_URL, computable_name, resource_id_of
+from pipelines.reference.seeds import SEEDS_DIR, phenotype_version
 
 SYSTEMS = {
     "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
@@ -118,8 +118,8 @@ def test_base_url_option(tmp_path: Path) -> None:
 
 def test_what_cannot_be_expressed_faithfully_stops_the_export(tmp_path: Path) -> None:
     # export_value_sets reads the installed seeds; a broken copy is exercised through the function itself
-    from pipelines.definition.export import export_value_sets
-    from pipelines.definition.value_sets import ValueSetError
+    from pipelines.reference.export import export_value_sets
+    from pipelines.reference.value_sets import ValueSetError
 
     for bad_row, message in (
         ("cramp,ICD10CM,R25.2,regex,Cramp,true", "unknown match kind"),

@@ -10,7 +10,7 @@ import pytest
 import simple_icd_10_cm as icd
 from value_set_derivation import outcome_codes, pregnancy_entries
 
-from pipelines.cohort.seeds import SEEDS_DIR
+from pipelines.reference.seeds import SEEDS_DIR
 
 ROWS = list(csv.DictReader((SEEDS_DIR / "value_sets.csv").open(newline="")))
 ICD_ROWS = [row for row in ROWS if row["code_system"] == "ICD10CM"]

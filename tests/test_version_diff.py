@@ -18,7 +18,7 @@ import pytest
 from version_runs import LARGE_FLAG, SMALL_FLAG, VersionRuns, version_runs
 
 from pipelines.cohort.version_diff import DIFF_FLAGS, record_version_diff
-from pipelines.flags import FLAG_COLUMNS
+from pipelines.contract.flags import FLAG_COLUMNS
 from pipelines.marts.suppression import SMALL_MAX, SMALL_MIN
 
 

@@ -29,8 +29,8 @@ import duckdb
 import polars as pl
 
 from pipelines import PROJECT_ROOT
-from pipelines.cohort.seeds import SEEDS_DIR
 from pipelines.generate import generate_extract
+from pipelines.reference.seeds import SEEDS_DIR
 
 PATIENTS = 3000
 SEED = 7

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs import cohort, ingest
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.assets import cohort, ingest
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 
 VIGNETTES = Path(__file__).parent
 BATCH_ID = "2024-12-01"
@@ -24,8 +24,8 @@ def materialize_extract(
     return dg.materialize(
         [
             *ingest.ingest_assets,
-            *cohort.defs.assets,
-            *cohort.defs.asset_checks,
+            *cohort.cohort_assets.values(),
+            *cohort.cohort_checks,
         ],
         partition_key=BATCH_ID,
         instance=instance,
