@@ -1,14 +1,9 @@
-"""raw.<file> is a view over one table per landed batch file: swaps, lineage, migration of the older layout."""
+"""raw.<file> is a view over one table per landed batch file: swaps and lineage."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from pipelines.contract.synthea import LAYOUTS
-from pipelines.ingest.raw_views import ensure_raw_view
-from pipelines.warehouse import ensure_bookkeeping as ensure_schemas
 from tests.ingest_helpers import base_encounters, base_patients, materialize_ingest, query, write_table
 
 LAB = {"DATE": "2024-03-01T10:00:00Z", "PATIENT": "p1", "ENCOUNTER": "", "CODE": "17861-6", "VALUE": "8.1",
@@ -57,35 +52,3 @@ def test_identical_rows_with_an_empty_key_part_supersede_each_other(tmp_path: Pa
     assert query(db, "select _batch_id from staging.observations") == [("b2",)]
     assert query(db, "select batch_id, source_line, superseded_by_batch_id, superseded_by_line "
                      "from dq.superseded_rows where source_file = 'observations.csv'") == [("b1", 2, "b2", 2)]
-
-
-def test_the_shared_raw_table_of_an_older_release_is_migrated_unchanged(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
-    layout = LAYOUTS["conditions"]
-    columns = ", ".join(f'"{c}" varchar' for c in layout.columns)
-    con = duckdb.connect(str(db))
-    ensure_schemas(con)
-    con.execute(
-        f"create table raw.conditions ({columns}, _extra_columns varchar, _batch_id varchar, "
-        "_source_file varchar, _source_line bigint, _loaded_at timestamp)"
-    )
-    con.execute(
-        """
-        insert into raw.conditions (START, PATIENT, CODE, _batch_id, _source_file, _source_line, _loaded_at)
-        values
-            ('2024-01-01', 'p1', 'c7', 'b1', 'conditions.csv', 7, timestamp '2026-01-02 03:04:05'),
-            ('2024-01-01', 'p1', 'c3', 'b1', 'conditions.csv', 3, timestamp '2026-01-02 03:04:05'),
-            ('2024-02-01', 'p2', 'c2', 'b2', 'conditions.csv', 2, timestamp '2026-02-02 03:04:05')
-        """
-    )
-    ensure_raw_view(con, layout)
-    ensure_raw_view(con, layout)  # the second call finds the view and changes nothing
-    con.close()
-    assert query(db, "select _batch_id, CODE, _source_line, _loaded_at::varchar from raw.conditions "
-                     "order by 1, 3") == [
-        ("b1", "c3", 3, "2026-01-02 03:04:05"),
-        ("b1", "c7", 7, "2026-01-02 03:04:05"),
-        ("b2", "c2", 2, "2026-02-02 03:04:05"),
-    ]
-    assert query(db, "select table_type from information_schema.tables "
-                     "where table_schema = 'raw' and table_name = 'conditions'") == [("VIEW",)]
