@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_export_parser(commands) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def _add_export_parser(commands) -> None:
     from pipelines.reference.export import DEFAULT_BASE_URL, FORMATS
 
     export = commands.add_parser(
@@ -122,7 +122,7 @@ def _export_value_sets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(settings: Settings, allow_out_of_order: bool = False):  # noqa: ANN202 - the runner bound to settings
+def _runner(settings: Settings, allow_out_of_order: bool = False):
     from pipelines.orchestration.runner import run_batch
 
     return lambda path, batch_id: run_batch(
@@ -196,7 +196,7 @@ def _report(settings: Settings) -> int:
     return 0
 
 
-def _print_summary(con) -> None:  # noqa: ANN001 - a DuckDB connection
+def _print_summary(con) -> None:
     """Rows per input file over all batches, and the cohort size: counts only, never data values."""
     tables = {r[0] for r in con.execute(
         "select table_schema || '.' || table_name from information_schema.tables").fetchall()}

@@ -116,7 +116,7 @@ def test_failure_webhook_posts_summary_json(tmp_path: Path) -> None:
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append({"type": self.headers["Content-Type"], "doc": json.loads(body)})
             self.send_response(204)
@@ -150,7 +150,7 @@ def test_unreachable_webhook_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def restore_root_logger():  # noqa: ANN201 - a generator fixture
+def restore_root_logger():
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield

@@ -82,7 +82,7 @@ def _snapshot(db: Path, batch_id: str) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input(case: str, base_warehouse: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_bad_input(case: str, base_warehouse: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     spec = json.loads((CORPUS / case / "expected.json").read_text())
     expect = spec["expect"]
     db = tmp_path / "warehouse.duckdb"

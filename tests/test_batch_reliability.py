@@ -26,7 +26,7 @@ CORPUS = Path(__file__).parent / "bad_inputs"
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - the settings' paths
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Every setting under tmp_path through the environment, as cron would set it; a failure hook that records
     its arguments and environment."""
     root = logging.getLogger()  # the entry point configures logging: leave the root logger as found
@@ -138,7 +138,7 @@ def test_a_failed_batch_never_reaches_staging_the_cohort_or_a_later_publish(cli,
     assert sorted(_batch_lines(capsys.readouterr().out)) == ["2026-02-01", "2026-03-01"]
 
 
-def _settings_of(cli: dict):  # noqa: ANN202
+def _settings_of(cli: dict):
     from pipelines.settings import Settings
 
     return Settings(

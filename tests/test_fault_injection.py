@@ -41,19 +41,19 @@ STAGES = ("raw_load", "staging", "validation", "cohort", "publish")
 COMPARED_SCHEMAS = ("raw", "staging", "quarantine", "dq", "cohort", "marts")
 
 
-def _assert_intact(settings, before, stage) -> None:  # noqa: ANN001
+def _assert_intact(settings, before, stage) -> None:
     with duckdb.connect(str(settings.db_path), read_only=True) as con:  # the warehouse opens
         assert con.execute("select count(*) from raw._batches where batch_id = '2026-05-31'").fetchone() == (1,)
     assert published_digest(settings.published_dir) == before, stage  # the snapshot is the one before
 
 
-def _run_in_process(settings, folder):  # noqa: ANN001, ANN202
+def _run_in_process(settings, folder):
     runner = lambda path, batch_id: run_batch(path, batch_id, settings=settings)  # noqa: E731
     return process_folder(folder, folder.name, settings, runner, echo=lambda _: None)
 
 
 @pytest.fixture(scope="module")
-def first_batch_done(tmp_path_factory):  # noqa: ANN001, ANN201
+def first_batch_done(tmp_path_factory):
     """A warehouse that has published the first sample batch."""
     base = tmp_path_factory.mktemp("faults") / "base"
     settings = settings_under(base)

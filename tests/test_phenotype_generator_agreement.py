@@ -46,13 +46,13 @@ def _scores(truth: pl.DataFrame, got: pl.DataFrame, flag: str) -> tuple[int, int
     return tp, fp, fn, precision, recall
 
 
-def test_cohort_is_exactly_the_planted_cramp_patients(agreement) -> None:  # noqa: ANN001
+def test_cohort_is_exactly_the_planted_cramp_patients(agreement) -> None:
     truth, got, _ = agreement
     assert truth.height >= 900  # ~10% of 10,000 patients are planted with cramps
     assert sorted(got["patient_id"]) == sorted(truth["patient_id"])
 
 
-def test_every_flag_has_precision_and_recall_one(agreement) -> None:  # noqa: ANN001
+def test_every_flag_has_precision_and_recall_one(agreement) -> None:
     truth, got, _ = agreement
     report = []
     for flag in (*FLAG_COLUMNS, "any_primary_risk"):
@@ -64,7 +64,7 @@ def test_every_flag_has_precision_and_recall_one(agreement) -> None:  # noqa: AN
     assert not failing, "\n".join(failing)
 
 
-def test_counts_ages_and_care_gaps_agree(agreement) -> None:  # noqa: ANN001
+def test_counts_ages_and_care_gaps_agree(agreement) -> None:
     truth, got, db_path = agreement
     columns = ["patient_id", "index_date", "cramp_events", "age_at_index", "sex", "risk_factor_count"]
     assert got.select(columns).sort("patient_id").rows() == truth.select(columns).sort("patient_id").rows()

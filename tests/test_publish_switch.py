@@ -61,8 +61,8 @@ def test_a_publish_cut_at_any_rename_never_leaves_the_file_and_the_folder_on_dif
         real = {"replace": os.replace, "rename": os.rename}
         calls = []
 
-        def cutting(name: str):  # noqa: ANN202
-            def move(src, dst):  # noqa: ANN001, ANN202
+        def cutting(name: str):
+            def move(src, dst):
                 calls.append(name)
                 if len(calls) > cut_at:
                     raise _PowerCut

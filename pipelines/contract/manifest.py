@@ -113,7 +113,7 @@ def file_sha256(path: Path) -> str:
     return str(_measure(path, "sha256", digest))
 
 
-def _measure(path: Path, what: str, fn):  # noqa: ANN001, ANN202 - tiny private helper
+def _measure(path: Path, what: str, fn):
     st = path.stat()
     key = (str(path.resolve()), what, st.st_size, st.st_mtime_ns)
     if key not in _cache:

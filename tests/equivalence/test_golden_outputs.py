@@ -14,7 +14,8 @@ from tests.equivalence.outputs import build, differences, fingerprint, golden_pa
 
 
 @pytest.mark.parametrize("case", ["sample", "vignettes"])
-def test_outputs_equal_the_golden_fingerprints(case: str, tmp_path: Path) -> None:
-    db = build(case, tmp_path / case)
+def test_outputs_equal_the_golden_fingerprints(case: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    # the sample is the session's shared warehouse (built the same way); the vignettes are built here
+    db = request.getfixturevalue("sample_warehouse") if case == "sample" else build(case, tmp_path / case)
     problems = differences(load(golden_path(case)), fingerprint(db))
     assert problems == [], f"{case}: outputs changed (refresh-golden if on purpose): {problems}"
