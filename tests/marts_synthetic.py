@@ -1,4 +1,4 @@
-"""A synthetic warehouse for the marts tests: the cohort/dq tables of outputs.md filled from seeded random rows.
+"""A synthetic warehouse for the marts tests: the cohort/dq tables of docs/outputs.md filled from seeded random rows.
 
 Prevalences are chosen so that some cells are large, some are 1..10 (suppressed) and some are 0. The rows obey the
 phenotype's rules that the disclosure audit relies on: the neuropathy details are neuropathies, and a care gap is
@@ -88,7 +88,7 @@ def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_sh
 
 
 def write_cohort(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame, gaps: pl.DataFrame) -> None:
-    """cohort.patient_flags, care_gaps and attrition (derived the way phenotype.md orders the steps)."""
+    """cohort.patient_flags, care_gaps and attrition (derived the way docs/phenotype.md orders the steps)."""
     con.register("flags_df", flags)
     con.register("gaps_df", gaps)
     con.execute("create or replace table cohort.patient_flags as select * from flags_df")

@@ -35,7 +35,7 @@ DATE_COLUMN = {
     "procedures": "START",
 }
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?")
-KNOWN_UNITS = {  # phenotype.md lab table (lower-case, trimmed)
+KNOWN_UNITS = {  # the accepted lab units (sql/seeds/lab_units.csv; lower-case, trimmed)
     "calcium_total": {"mg/dl": 1.0, "mmol/l": 4.008},
     "albumin": {"g/dl": 1.0, "g/l": 0.1},
     "magnesium": {"mg/dl": 1.0, "mmol/l": 2.431, "meq/l": 1.2155},

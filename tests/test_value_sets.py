@@ -15,7 +15,7 @@ from pipelines.reference.seeds import SEEDS_DIR
 ROWS = list(csv.DictReader((SEEDS_DIR / "value_sets.csv").open(newline="")))
 ICD_ROWS = [row for row in ROWS if row["code_system"] == "ICD10CM"]
 
-# Overlaps the spec intends (phenotype.md value sets): a code may sit in both sets of a pair.
+# Overlaps the definition intends (docs/phenotype.md, value sets): a code may sit in both sets of a pair.
 INTENDED_OVERLAPS = {
     frozenset({"cramp", "nocturnal_cramp"}),  # G47.62 is a cramp and a nocturnal one
     frozenset({"cramp", "dehydration_heat"}),  # T67.2 heat cramp is a cramp and a heat effect

@@ -64,7 +64,7 @@ def publish_snapshot(
     snapshots = published_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     clean_leftovers(published_dir)
-    assert_deidentified(con)  # never publish what breaks outputs.md, whatever the caller did before
+    assert_deidentified(con)  # never publish identifiers (docs/outputs.md), whatever the caller did before
     assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
     run_id = _run_id(con)
     snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
