@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pipelines import SQL_DIR
 
 CATALOG_FILE = SQL_DIR / "cohort" / "flags.csv"
-SUMMARY_FLAG = "any_primary_risk"  # computed from the primary flags, not from evidence
 # Column order of cohort.patient_flags, by group (age and sex sit after the cramp patterns).
 COLUMN_GROUPS = ("cramp_pattern", "primary", "secondary", "neuropathy_detail", "mimic")
 RISK_FACTOR_GROUPS = ("primary", "secondary")
