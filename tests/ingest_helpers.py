@@ -13,8 +13,7 @@ from pipelines.contract.synthea import LAYOUTS
 from pipelines.orchestration.assets import ingest
 from pipelines.orchestration.assets.quality import build_quality_checks
 from pipelines.orchestration.assets.reports import build_data_quality_report
-from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from tests.harness import materialize_batch
 
 INGEST_ASSETS = ingest.ingest_assets
 
@@ -50,26 +49,8 @@ def materialize_ingest(
 ) -> dg.ExecuteInProcessResult:
     """The ingest assets for one batch folder. Tests whose tiny files are mostly defects on purpose raise
     `max_quarantine_share` (the default is the setting's)."""
-    instance = instance or dg.DagsterInstance.ephemeral()
-    if not instance.has_dynamic_partition(batch_partitions.name, batch_id):
-        instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
-    return dg.materialize(
-        INGEST_ASSETS,
-        partition_key=batch_id,
-        instance=instance,
-        tags={SOURCE_DIR_TAG: str(source_dir)},
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db_path)),
-            "paths": PipelinePaths(
-                landing_dir=str(source_dir.parent),
-                reports_dir=str(db_path.parent / "reports"),
-                published_dir=str(db_path.parent / "published"),
-                runs_dir=str(db_path.parent / "runs"),
-                key_file=str(db_path.parent / "hmac.key"),
-                max_quarantine_share=max_quarantine_share,
-            ),
-        },
-        raise_on_error=False,
+    return materialize_batch(
+        INGEST_ASSETS, db_path, source_dir, batch_id, instance=instance, max_quarantine_share=max_quarantine_share
     )
 
 

@@ -16,9 +16,9 @@ from pipelines.operations.outcome import BatchOutcome
 from pipelines.orchestration.assets import ingest
 from pipelines.orchestration.jobs import reject_pending_batch
 from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.orchestration.run_log import outcome_from_run
 from pipelines.settings import Settings
+from tests.harness import pipeline_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data_samples" / "synthea_sample"
@@ -201,16 +201,7 @@ def _job(db: Path, landing: Path) -> dg.JobDefinition:
     defs = dg.Definitions(
         assets=assets,
         jobs=[job],
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db)),
-            "paths": PipelinePaths(
-                landing_dir=str(landing),
-                reports_dir=str(db.parent / "reports"),
-                published_dir=str(db.parent / "published"),
-                runs_dir=str(db.parent / "runs"),
-                key_file=str(db.parent / "hmac.key"),
-            ),
-        },
+        resources=pipeline_resources(db, landing),
         executor=dg.in_process_executor,
     )
     return defs.resolve_job_def("ingest_only")

@@ -14,8 +14,8 @@ from pipelines import PROJECT_ROOT
 from pipelines.marts.build import MartInputError, build_marts
 from pipelines.orchestration.assets.marts import marts, published_snapshot
 from pipelines.orchestration.assets.reports import dashboard
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.reports.dashboard import rebuild_dashboard, write_dashboard
+from tests.harness import pipeline_resources
 
 ARTIFACTS = PROJECT_ROOT / "warehouse" / "test-artifacts"
 CHARTS = ("cohort_size", "new_patients", "prevalence", "overlap", "age_band", "sex", "care_gaps", "attrition")
@@ -58,16 +58,7 @@ def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("dashboard")
     db = root / "warehouse.duckdb"
     inputs = build_warehouse(db, patients=500, seed=13)
-    paths = PipelinePaths(
-        landing_dir=str(root / "landing"),
-        reports_dir=str(root / "reports"),
-        published_dir=str(root / "published"),
-        runs_dir=str(root / "runs"),
-        key_file=str(root / "hmac.key"),
-    )
-    result = dg.materialize(
-        [marts, published_snapshot, dashboard], resources={"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths}
-    )
+    result = dg.materialize([marts, published_snapshot, dashboard], resources=pipeline_resources(db))
     assert result.success
     return root, inputs
 

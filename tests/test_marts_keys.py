@@ -11,7 +11,7 @@ from marts_synthetic import build_warehouse
 
 from pipelines.marts.keys import KEY_ENV, KeyFileError, load_hmac_key, patient_key, register_patient_key
 from pipelines.orchestration.assets.marts import marts
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from tests.harness import pipeline_resources
 
 
 def test_key_file_is_created_owner_only_on_first_use_and_reused(tmp_path):
@@ -60,14 +60,7 @@ def test_marts_run_creates_the_key_and_never_stores_or_logs_it(tmp_path, monkeyp
     db = tmp_path / "warehouse.duckdb"
     build_warehouse(db, patients=150, seed=4)
     key_file = tmp_path / "secrets" / "hmac.key"
-    paths = PipelinePaths(
-        landing_dir=str(tmp_path),
-        reports_dir=str(tmp_path / "r"),
-        published_dir=str(tmp_path / "p"),
-        runs_dir=str(tmp_path / "runs"),
-        key_file=str(key_file),
-    )
-    result = dg.materialize([marts], resources={"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths})
+    result = dg.materialize([marts], resources=pipeline_resources(db, key_file=key_file))
     assert result.success
     secret = key_file.read_text().strip()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

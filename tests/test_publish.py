@@ -22,6 +22,7 @@ from pipelines.marts.specs import MART_NAMES
 from pipelines.orchestration.assets.marts import marts, published_snapshot
 from pipelines.orchestration.assets.reports import dashboard
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from tests.harness import pipeline_paths
 
 READER = textwrap.dedent(
     """
@@ -61,13 +62,7 @@ READER = textwrap.dedent(
 
 
 def _paths(tmp_path) -> PipelinePaths:
-    return PipelinePaths(
-        landing_dir=str(tmp_path / "landing"),
-        reports_dir=str(tmp_path / "reports"),
-        published_dir=str(tmp_path / "published"),
-        runs_dir=str(tmp_path / "runs"),
-        key_file=str(tmp_path / "secrets" / "hmac.key"),
-    )
+    return pipeline_paths(tmp_path / "warehouse.duckdb", key_file=tmp_path / "secrets" / "hmac.key")
 
 
 def _materialize(db, paths, raise_on_error=True):

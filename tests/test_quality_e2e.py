@@ -13,6 +13,7 @@ import pytest
 
 from pipelines import EXPECTATIONS_DIR
 from pipelines.orchestration.resources import DuckDBWarehouse
+from tests.harness import materialize_batch
 from tests.ingest_helpers import INGEST_ASSETS, quality_defs
 
 EXTRACT = Path(__file__).parent / "quality_fixtures" / "extract"
@@ -32,30 +33,15 @@ def cohort_probe(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) 
 
 
 def _run(tmp_path: Path, batch_id: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
-    from pipelines.orchestration.resources import PipelinePaths
-
     quality = quality_defs(EXPECTATIONS_DIR)
-    instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
-    db = tmp_path / "warehouse.duckdb"
-    return dg.materialize(
+    return materialize_batch(
         [*INGEST_ASSETS, *quality.assets, *quality.asset_checks, cohort_probe],
-        partition_key=batch_id,
+        tmp_path / "warehouse.duckdb",
+        EXTRACT / batch_id,
+        batch_id,
         instance=instance,
-        tags={SOURCE_DIR_TAG: str(EXTRACT / batch_id)},
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db)),
-            "paths": PipelinePaths(
-                landing_dir=str(EXTRACT),
-                reports_dir=str(tmp_path / "reports"),
-                published_dir=str(tmp_path / "published"),
-                runs_dir=str(tmp_path / "runs"),
-                key_file=str(tmp_path / "hmac.key"),
-                # Tiny files, a quarter of them defects on purpose: above a real batch's quarantine limit.
-                max_quarantine_share=1.0,
-            ),
-        },
-        raise_on_error=False,
+        # Tiny files, a quarter of them defects on purpose: above a real batch's quarantine limit.
+        max_quarantine_share=1.0,
     )
 
 

@@ -2,39 +2,21 @@
 
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
 from pipelines import EXPECTATIONS_DIR
 from pipelines.generate import generate_extract
-from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from tests.harness import materialize_batch
 from tests.ingest_helpers import INGEST_ASSETS, quality_defs
 
 
 def test_generated_defects_are_counted_by_the_checks(tmp_path: Path) -> None:
     batch = "2026-03-01"
     generate_extract(tmp_path / "landing" / batch, 300, seed=7, batches=1, defects=0.05)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(batch_partitions.name, [batch])
     quality = quality_defs(EXPECTATIONS_DIR)
     db = tmp_path / "warehouse.duckdb"
-    result = dg.materialize(
-        [*INGEST_ASSETS, *quality.assets, *quality.asset_checks],
-        partition_key=batch,
-        instance=instance,
-        tags={SOURCE_DIR_TAG: str(tmp_path / "landing" / batch)},
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db)),
-            "paths": PipelinePaths(
-                landing_dir=str(tmp_path / "landing"),
-                reports_dir=str(tmp_path / "reports"),
-                published_dir=str(tmp_path / "published"),
-                runs_dir=str(tmp_path / "runs"),
-                key_file=str(tmp_path / "hmac.key"),
-            ),
-        },
-        raise_on_error=False,
+    result = materialize_batch(
+        [*INGEST_ASSETS, *quality.assets, *quality.asset_checks], db, tmp_path / "landing" / batch, batch
     )
     con = duckdb.connect(str(db), read_only=True)
     truth = dict(
