@@ -12,7 +12,7 @@ chronic window over staging.conditions and cohort.cramp_events):
 
 Built once per test session (the runs take about a minute) and shared by the test modules that import it.
 What a later run of the same version does with the diff is tested on hand-built warehouses
-(tests/test_version_diff.py), where it costs no extra pipeline run.
+(tests/cohort/test_version_diff.py), where it costs no extra pipeline run.
 """
 
 from __future__ import annotations

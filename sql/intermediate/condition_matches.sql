@@ -74,7 +74,7 @@ prefix_matches as (
 ),
 
 matched as (
-    -- no entry of a value set covers another entry of the same set (tests/test_value_sets.py), so a
+    -- no entry of a value set covers another entry of the same set (tests/reference/test_value_sets.py), so a
     -- condition row matches each value set at most once and union all cannot duplicate it
     select * from exact_matches
     union all by name

@@ -1,4 +1,5 @@
-"""The bad-input corpus (tests/bad_inputs/<case>/): every kind of broken delivery met so far, each with its outcome.
+"""The bad-input corpus (tests/ingest/bad_inputs/<case>/): every kind of broken delivery met so far, each with
+its outcome.
 
 Each case is a batch folder made of `_template/` (a small valid extract) with the case's files laid over it, and an
 `expected.json`: success or failure, the reason code, the rows quarantined by reason and line. The batch runs

@@ -1,7 +1,7 @@
 """Batches through the real CLI: all or nothing, batch ids, reprocessing by id, the warehouse held by another run,
 and the real cause of a failure on the batch line, in the run summary, the ledger and the failure hook.
 
-Small batches made from the bad-input corpus template (tests/bad_inputs/_base and _template), whole runs of the
+Small batches made from the bad-input corpus template (tests/ingest/bad_inputs/_base and _template), whole runs of the
 asset graph into a DuckDB file under tmp_path.
 """
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.ingest_helpers import base_encounters, base_patients, materialize_ingest, query, write_table
 
-REAL_SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthea_real_a"
+REAL_SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea_real_a"
 
 
 def _clean_batch(folder: Path) -> Path:

@@ -16,7 +16,7 @@ from pipelines.orchestration.resources import DuckDBWarehouse
 from tests.harness import materialize_batch
 from tests.ingest_helpers import INGEST_ASSETS, quality_defs
 
-EXTRACT = Path(__file__).parent / "quality_fixtures" / "extract"
+EXTRACT = Path(__file__).parents[1] / "quality_fixtures" / "extract"
 
 
 @dg.asset(deps=["staging_conditions", "staging_encounters", "staging_observations"], group_name="cohort")

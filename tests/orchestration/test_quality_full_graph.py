@@ -10,7 +10,7 @@ from pipelines.orchestration.definitions import build_definitions
 from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
 
-EXTRACT = Path(__file__).parent / "quality_fixtures" / "extract"
+EXTRACT = Path(__file__).parents[1] / "quality_fixtures" / "extract"
 
 
 def _snapshot(db: Path) -> dict[str, list[tuple]]:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from test_landing import write_batch, write_manifest
 
 from pipelines.orchestration.definitions import build_definitions
 from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
 from pipelines.settings import Settings
+from tests.operations.test_landing import write_batch, write_manifest
 
 
 @pytest.fixture

@@ -538,7 +538,7 @@ def test_planted_codes_are_valid_and_in_their_value_sets() -> None:
 
 def test_committed_sample_is_what_the_generator_writes(tmp_path: Path) -> None:
     """data_samples/README.md's command, rerun, gives the committed bytes (the sample never drifts)."""
-    committed = Path(__file__).resolve().parent.parent / "data_samples" / "synthea_sample"
+    committed = Path(__file__).resolve().parents[2] / "data_samples" / "synthea_sample"
     fresh = tmp_path / "synthea_sample"
     generate_extract(fresh, patients=200, seed=7, batches=2, defects=0.01)
     names = sorted(str(p.relative_to(committed)) for p in committed.rglob("*") if p.is_file())

@@ -8,7 +8,7 @@ Whatever the bytes, three things hold:
   was not accepted), and the lines read are the file's own line count;
 - nothing of the batch already in the warehouse changes.
 
-`make test` runs a few derandomized examples; `CRAMP_COHORT_FUZZ_EXAMPLES=200 pytest tests/test_fuzz_csv.py` runs
+`make test` runs a few derandomized examples; `CRAMP_COHORT_FUZZ_EXAMPLES=200 pytest tests/ingest/test_fuzz_csv.py` runs
 more, with fresh random draws.
 """
 
