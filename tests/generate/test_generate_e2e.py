@@ -41,9 +41,9 @@ def _run_sample(root: Path, key_file: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sample_run")
-    return _run_sample(root, root / "hmac.key")
+def warehouse(sample_warehouse: Path) -> Path:
+    """The session's sample warehouse (both batches through the CLI); read only."""
+    return sample_warehouse
 
 
 def _query(db: Path, sql: str) -> pl.DataFrame:

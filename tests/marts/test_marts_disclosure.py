@@ -8,9 +8,6 @@ whole thing against the real sample run.
 """
 
 import itertools
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +17,6 @@ import polars as pl
 import pytest
 from marts_synthetic import VERSION, build_warehouse, write_cohort
 
-from pipelines import PROJECT_ROOT
 from pipelines.contract.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
 from pipelines.marts.build import build_marts
 from pipelines.marts.disclosure import MIN_WIDTH, DisclosureError, assert_disclosure_safe, load_model
@@ -28,8 +24,6 @@ from pipelines.marts.disclosure_solver import Bound, Linear, Solver
 from pipelines.marts.publish import publish_snapshot, read_published_run_id
 from pipelines.marts.relations import relation_columns
 from pipelines.marts.specs import MARTS
-
-SAMPLE = PROJECT_ROOT / "data_samples" / "synthea_sample"
 
 
 def _patient(i: int, index: date, **flags: bool) -> dict:
@@ -273,27 +267,9 @@ def test_integer_ranges_are_narrower_than_the_linear_relaxation():
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    """The bundled sample through the real CLI (both batches), into a temporary warehouse."""
-    root = tmp_path_factory.mktemp("sample")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRAMP_COHORT_", "DAGSTER_HOME"))}
-    env |= {
-        "CRAMP_COHORT_DB": str(root / "warehouse.duckdb"),
-        "CRAMP_COHORT_RUNS_DIR": str(root / "runs"),
-        "CRAMP_COHORT_REPORTS_DIR": str(root / "reports"),
-        "CRAMP_COHORT_PUBLISHED_DIR": str(root / "published"),
-        "CRAMP_COHORT_KEY_FILE": str(root / "secrets" / "hmac.key"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(SAMPLE)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return root
+def sample_run(sample_warehouse: Path) -> Path:
+    """The folder of the session's sample run (both batches through the real CLI): its published snapshot."""
+    return sample_warehouse.parent
 
 
 def test_sample_run_publishes_a_snapshot_without_the_known_leaks(sample_run, tmp_path):
