@@ -14,14 +14,14 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
 demo: $(INSTALLED)
 	rm -f $(DB) $(DB).wal
 	CRAMP_COHORT_DB=$(DB) $(BIN)/cramp-cohort run --landing $(SAMPLE)
 	CRAMP_COHORT_DB=$(DB) $(BIN)/cramp-cohort report
-	@echo "warehouse:  $(DB)  (DuckDB; tables raw.*, staging.*, quarantine.rows, dq.*, cohort.*, marts.*)"
+	@echo "warehouse:  $(DB)  (DuckDB; tables raw.*, staging.*, quarantine.rows, dq.*, ref.*, intermediate.*, cohort.*, marts.*)"
 	@echo "published:  warehouse/published/  (read-only snapshot for dashboards)"
 	@echo "reports:    warehouse/reports/dashboard.html, definition.html, data_quality.html"
 	@echo "run logs:   warehouse/runs/"

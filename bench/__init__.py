@@ -1,1 +1,1 @@
-"""`make bench`: the benchmark workload of the shared spec (benchmark.md)."""
+"""`make bench`: the benchmark workload of docs/benchmark.md."""

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.automation.logs import configure_logging
-from pipelines.batch_ids import unconventional_batch_id
+from pipelines.contract.batch_ids import unconventional_batch_id
+from pipelines.operations.logs import configure_logging
 from pipelines.settings import Settings, SettingsError
-from pipelines.warehouse_lock import WarehouseBusy
+from pipelines.warehouse import WarehouseBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_export_parser(commands) -> None:  # noqa: ANN001 - argparse's private subparsers action
-    from pipelines.definition.export import DEFAULT_BASE_URL, FORMATS
+def _add_export_parser(commands) -> None:
+    from pipelines.reference.export import DEFAULT_BASE_URL, FORMATS
 
     export = commands.add_parser(
         "export-value-sets",
@@ -107,8 +107,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _export_value_sets(args: argparse.Namespace) -> int:
-    from pipelines.definition.export import export_value_sets
-    from pipelines.definition.value_sets import ValueSetError
+    from pipelines.reference.export import export_value_sets
+    from pipelines.reference.value_sets import ValueSetError
 
     try:
         settings = Settings.load()
@@ -122,8 +122,8 @@ def _export_value_sets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(settings: Settings, allow_out_of_order: bool = False):  # noqa: ANN202 - the runner bound to settings
-    from pipelines.runner import run_batch
+def _runner(settings: Settings, allow_out_of_order: bool = False):
+    from pipelines.orchestration.runner import run_batch
 
     return lambda path, batch_id: run_batch(
         path, batch_id, settings=settings, allow_out_of_order=allow_out_of_order
@@ -131,7 +131,7 @@ def _runner(settings: Settings, allow_out_of_order: bool = False):  # noqa: ANN2
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.automation.processing import exit_code, process_folder, process_landing, report_busy
+    from pipelines.operations.processing import exit_code, process_folder, process_landing, report_busy
 
     runner = _runner(settings, args.allow_out_of_order)
     if args.input is not None:
@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.automation.processing import exit_code, report_busy, reprocess_all
+    from pipelines.operations.processing import exit_code, report_busy, reprocess_all
 
     try:
         return exit_code(reprocess_all(settings, _runner(settings), args.batches))
@@ -169,26 +169,17 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(settings: Settings) -> int:
-    import duckdb
-
-    from pipelines.definition.page import DefinitionInputError, write_definition_page
-    from pipelines.marts.dashboard import write_dashboard
-    from pipelines.quality.report import write_data_quality_report
-    from pipelines.warehouse_lock import busy_from_duckdb, holding_warehouse
+    from pipelines.reports.dashboard import write_dashboard
+    from pipelines.reports.data_quality import write_data_quality_report
+    from pipelines.reports.definition_page import DefinitionInputError, write_definition_page
+    from pipelines.warehouse import Warehouse, holding_warehouse
 
     if not settings.db_path.exists():
         print(f"cramp-cohort: no warehouse at {settings.db_path}; run `cramp-cohort run` first", file=sys.stderr)
         return 2
     # The report reads what a finished run left, never the middle of one (raises WarehouseBusy).
     with holding_warehouse(settings.db_path, "report"):
-        try:
-            con = duckdb.connect(str(settings.db_path), read_only=True)
-        except duckdb.Error as exc:
-            busy = busy_from_duckdb(exc, settings.db_path)
-            if busy is None:
-                raise
-            raise busy from exc
-        with con:
+        with Warehouse.from_settings(settings).connect(read_only=True) as con:
             quality = write_data_quality_report(con, settings.reports_dir)
             has_marts = con.execute(
                 "select count(*) from information_schema.tables where table_schema = 'marts'"
@@ -205,7 +196,7 @@ def _report(settings: Settings) -> int:
     return 0
 
 
-def _print_summary(con) -> None:  # noqa: ANN001 - a DuckDB connection
+def _print_summary(con) -> None:
     """Rows per input file over all batches, and the cohort size: counts only, never data values."""
     tables = {r[0] for r in con.execute(
         "select table_schema || '.' || table_name from information_schema.tables").fetchall()}

@@ -169,7 +169,7 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"setting failure_command: {exc}") from exc
         if self.code_system_map_file is not None:
-            from pipelines.cohort.code_systems import CodeSystemMapError, code_system_labels
+            from pipelines.contract.code_systems import CodeSystemMapError, code_system_labels
 
             try:
                 code_system_labels(self.code_system_map_file)

@@ -8,12 +8,22 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.defs import ingest
-from pipelines.ingest.layout import LAYOUTS
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.contract.suites import load_suites
+from pipelines.contract.synthea import LAYOUTS
+from pipelines.orchestration.assets import ingest
+from pipelines.orchestration.assets.quality import build_quality_checks
+from pipelines.orchestration.assets.reports import build_data_quality_report
+from tests.harness import materialize_batch
 
 INGEST_ASSETS = ingest.ingest_assets
+
+
+def quality_defs(suites_dir: Path) -> dg.Definitions:
+    """The suites' asset checks on the staging assets and the data-quality report asset, as the job has them."""
+    return dg.Definitions(
+        asset_checks=build_quality_checks(suites_dir),
+        assets=[build_data_quality_report(sorted(load_suites(suites_dir)))],
+    )
 
 
 def write_table(folder: Path, name: str, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
@@ -39,26 +49,8 @@ def materialize_ingest(
 ) -> dg.ExecuteInProcessResult:
     """The ingest assets for one batch folder. Tests whose tiny files are mostly defects on purpose raise
     `max_quarantine_share` (the default is the setting's)."""
-    instance = instance or dg.DagsterInstance.ephemeral()
-    if not instance.has_dynamic_partition(batch_partitions.name, batch_id):
-        instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
-    return dg.materialize(
-        INGEST_ASSETS,
-        partition_key=batch_id,
-        instance=instance,
-        tags={SOURCE_DIR_TAG: str(source_dir)},
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db_path)),
-            "paths": PipelinePaths(
-                landing_dir=str(source_dir.parent),
-                reports_dir=str(db_path.parent / "reports"),
-                published_dir=str(db_path.parent / "published"),
-                runs_dir=str(db_path.parent / "runs"),
-                key_file=str(db_path.parent / "hmac.key"),
-                max_quarantine_share=max_quarantine_share,
-            ),
-        },
-        raise_on_error=False,
+    return materialize_batch(
+        INGEST_ASSETS, db_path, source_dir, batch_id, instance=instance, max_quarantine_share=max_quarantine_share
     )
 
 

@@ -1,4 +1,4 @@
-"""A synthetic warehouse for the marts tests: the cohort/dq tables of outputs.md filled from seeded random rows.
+"""A synthetic warehouse for the marts tests: the cohort/dq tables of docs/outputs.md filled from seeded random rows.
 
 Prevalences are chosen so that some cells are large, some are 1..10 (suppressed) and some are 0. The rows obey the
 phenotype's rules that the disclosure audit relies on: the neuropathy details are neuropathies, and a care gap is
@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.cohort.seeds import load_seeds
-from pipelines.flags import OTHER_FLAGS, PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.contract.flags import OTHER_FLAGS, PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.reference.seeds import load_seeds
 
 PRIMARY, SECONDARY = PRIMARY_FLAGS, SECONDARY_FLAGS
 # Per-flag probability: common, rare (small cells) and never (zero cells).
@@ -72,7 +72,7 @@ def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_sh
     )
     raw = pl.DataFrame(people)
     with duckdb.connect(str(db_path)) as con:
-        for schema in ("raw", "staging", "cohort", "dq", "ref"):
+        for schema in ("raw", "staging", "intermediate", "cohort", "dq", "ref"):
             con.execute(f"create schema if not exists {schema}")
         con.register("raw_df", raw)
         con.execute("create or replace table raw.patients as select * from raw_df")
@@ -88,7 +88,7 @@ def build_warehouse(db_path: Path, patients: int = 500, seed: int = 7, cohort_sh
 
 
 def write_cohort(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame, gaps: pl.DataFrame) -> None:
-    """cohort.patient_flags, care_gaps and attrition (derived the way phenotype.md orders the steps)."""
+    """cohort.patient_flags, care_gaps and attrition (derived the way docs/phenotype.md orders the steps)."""
     con.register("flags_df", flags)
     con.register("gaps_df", gaps)
     con.execute("create or replace table cohort.patient_flags as select * from flags_df")
@@ -208,7 +208,7 @@ def _write_version_diff(con: duckdb.DuckDBPyConnection, rng: random.Random, flag
 
 
 def _write_value_set_matches(con: duckdb.DuckDBPyConnection, rng: random.Random, patients: list[str]) -> pl.DataFrame:
-    """ref.value_sets from the project's seed; cohort.condition_matches and cohort.lab_results with a random
+    """ref.value_sets from the project's seed; intermediate.condition_matches and intermediate.lab_results with a random
     number of rows per entry (a prefix entry matched through a code below it)."""
     load_seeds(con)
     entries = con.execute("select value_set, code_system, code, match from ref.value_sets order by rowid").fetchall()
@@ -222,11 +222,11 @@ def _write_value_set_matches(con: duckdb.DuckDBPyConnection, rng: random.Random,
     frame = pl.DataFrame(rows, schema=["patient_id", "value_set", "code_system", "code", "is_lab"], orient="row")
     con.register("matches_df", frame)
     con.execute(
-        "create or replace table cohort.condition_matches as "
+        "create or replace table intermediate.condition_matches as "
         "select patient_id, value_set, code_system, code from matches_df where not is_lab"
     )
     con.execute(
-        "create or replace table cohort.lab_results as "
+        "create or replace table intermediate.lab_results as "
         "select patient_id, value_set as measure, code_system, code from matches_df where is_lab"
     )
     return frame

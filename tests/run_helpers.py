@@ -12,11 +12,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.automation.dagster_runs import outcome_from_run
-from pipelines.defs import ingest
-from pipelines.partitions import SOURCE_DIR_TAG, batch_partitions
-from pipelines.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.operations.outcome import BatchOutcome
+from pipelines.orchestration.assets import ingest
+from pipelines.orchestration.jobs import reject_pending_batch
+from pipelines.orchestration.partitions import SOURCE_DIR_TAG, batch_partitions
+from pipelines.orchestration.run_log import outcome_from_run
 from pipelines.settings import Settings
+from tests.harness import pipeline_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data_samples" / "synthea_sample"
@@ -142,7 +144,7 @@ def leftovers(settings: Settings) -> list[str]:
 
 _ZYGOTE = r"""
 import json, os, sys
-import duckdb, great_expectations, pipelines.cli, pipelines.definitions  # what a run imports, done once
+import duckdb, great_expectations, pipelines.cli, pipelines.orchestration.definitions  # what a run imports, done once
 for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()
@@ -192,29 +194,20 @@ class CliForker:
 
 def _job(db: Path, landing: Path) -> dg.JobDefinition:
     """The ingest assets as one job, with the job's failure hook (what `process_batch` runs up to acceptance)."""
-    # (getattr: the same helper runs the tests against the release before batch states, to show they failed there)
-    assets = getattr(ingest, "ingest_assets", [ingest.landed_batch, *ingest.raw_assets, *ingest.staging_assets])
-    hooks = {ingest.reject_pending_batch} if hasattr(ingest, "reject_pending_batch") else set()
-    job = dg.define_asset_job("ingest_only", selection=dg.AssetSelection.assets(*assets), hooks=hooks)
+    assets = ingest.ingest_assets
+    job = dg.define_asset_job(
+        "ingest_only", selection=dg.AssetSelection.assets(*assets), hooks={reject_pending_batch}
+    )
     defs = dg.Definitions(
         assets=assets,
         jobs=[job],
-        resources={
-            "warehouse": DuckDBWarehouse(path=str(db)),
-            "paths": PipelinePaths(
-                landing_dir=str(landing),
-                reports_dir=str(db.parent / "reports"),
-                published_dir=str(db.parent / "published"),
-                runs_dir=str(db.parent / "runs"),
-                key_file=str(db.parent / "hmac.key"),
-            ),
-        },
+        resources=pipeline_resources(db, landing),
         executor=dg.in_process_executor,
     )
     return defs.resolve_job_def("ingest_only")
 
 
-def run_ingest(db: Path, folder: Path, batch_id: str):  # noqa: ANN201 - a DagsterRunOutcome
+def run_ingest(db: Path, folder: Path, batch_id: str) -> BatchOutcome:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
     result = _job(db, folder.parent).execute_in_process(

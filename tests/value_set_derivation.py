@@ -9,8 +9,8 @@ Only codes a record can carry are judged: the leaves of the tabular list (billab
 extensions). A header such as O24.4 ("Gestational diabetes mellitus", whose children are pregnancy, childbirth and
 puerperium codes) is in neither list: it does not say which of the three it is.
 
-`tests/test_value_sets.py` re-derives both lists and compares them with `sql/seeds/value_sets.csv`. To print the rows
-after an ICD-10-CM update: `python tests/value_set_derivation.py`.
+`tests/reference/test_value_sets.py` re-derives both lists and compares them with `sql/seeds/value_sets.csv`. To
+print the rows after an ICD-10-CM update: `python tests/value_set_derivation.py`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ chronic window over staging.conditions and cohort.cramp_events):
 
 Built once per test session (the runs take about a minute) and shared by the test modules that import it.
 What a later run of the same version does with the diff is tested on hand-built warehouses
-(tests/test_version_diff.py), where it costs no extra pipeline run.
+(tests/cohort/test_version_diff.py), where it costs no extra pipeline run.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import duckdb
 import polars as pl
 
 from pipelines import PROJECT_ROOT
-from pipelines.cohort.seeds import SEEDS_DIR
 from pipelines.generate import generate_extract
+from pipelines.reference.seeds import SEEDS_DIR
 
 PATIENTS = 3000
 SEED = 7
@@ -68,7 +68,7 @@ class VersionRuns:
         return _environment(self.root)
 
 
-def version_runs(tmp_path_factory) -> VersionRuns:  # noqa: ANN001 - pytest's TempPathFactory
+def version_runs(tmp_path_factory) -> VersionRuns:
     if "runs" not in _CACHE:
         _CACHE["runs"] = _build(tmp_path_factory.mktemp("version_runs"))
     return _CACHE["runs"]
@@ -205,7 +205,7 @@ def _flag_entries(seed_rows: list[dict], rules: list[dict], flag: str) -> list[d
     return [r for r in seed_rows if r["value_set"] in sets]
 
 
-def _choose_change(con: duckdb.DuckDBPyConnection, seed_rows: list[dict], rules: list[dict]):  # noqa: ANN202
+def _choose_change(con: duckdb.DuckDBPyConnection, seed_rows: list[dict], rules: list[dict]):
     flags = dict(con.execute(f"select patient_id, {LARGE_FLAG} from cohort.patient_flags").fetchall())
     small_flags = dict(con.execute(f"select patient_id, {SMALL_FLAG} from cohort.patient_flags").fetchall())
     large_entries = _flag_entries(seed_rows, rules, LARGE_FLAG)

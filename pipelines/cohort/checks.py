@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.flags import FLAG_COLUMNS
+from pipelines.contract.flags import FLAG_COLUMNS
 
 
 def evidence_matches_flags(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -33,18 +33,18 @@ def excluded_lab_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Lab rows excluded from flagging, per reason (every reason listed, zero when none)."""
     rows = dict(
         con.execute(
-            "select exclusion_reason, count(*) from cohort.lab_results where not usable group by all"
+            "select exclusion_reason, count(*) from intermediate.lab_results where not usable group by all"
         ).fetchall()
     )
     counts = {reason: int(rows.get(reason, 0)) for reason in ("unknown_unit", "implausible", "not_numeric", "censored")}
-    counts["lab_rows"] = int(con.execute("select count(*) from cohort.lab_results").fetchone()[0])
+    counts["lab_rows"] = int(con.execute("select count(*) from intermediate.lab_results").fetchone()[0])
     return counts
 
 
 def male_pregnancy_codes(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(pregnancy start evidence rows, distinct patients) on patients with sex M."""
     rows, patients = con.execute(
-        "select count(*), count(distinct patient_id) from cohort.pregnancy_intervals where is_male"
+        "select count(*), count(distinct patient_id) from intermediate.pregnancy_intervals where is_male"
     ).fetchone()
     return int(rows), int(patients)
 

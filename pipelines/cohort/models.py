@@ -1,35 +1,44 @@
-"""The phenotype's SQL models in build order, grouped by the Dagster asset that materializes them.
+"""The phenotype's SQL models, grouped by the Dagster asset that materializes them.
 
-Each model is one file `sql/<schema>/<table>.sql` building `<schema>.<table>`. The same functions serve the
+Each model is one file `sql/<schema>/<table>.sql` building `<schema>.<table>`: `cohort.*` are the outputs of the
+contract, `intermediate.*` the helper tables between staging and them. What a model reads is found in its SQL
+(`contract/sql_refs.py`); the asset graph and the build order follow from that. The same functions serve the
 Dagster assets and the SQL unit tests, so tests exercise exactly the SQL the pipeline runs.
+
+Every build takes a `Scope` (contract/scope.py): today always every patient.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import cache
 
 import duckdb
 
-from pipelines.cohort import seeds
-from pipelines.cohort.code_systems import write_code_system_map
-from pipelines.sql_runner import materialize_table
+from pipelines import SQL_DIR
+from pipelines.contract.flags import patient_flags_sql_params
+from pipelines.contract.scope import ALL_PATIENTS, Scope
+from pipelines.contract.sql_refs import referenced_tables
+from pipelines.warehouse import materialize_table
 
-# asset name -> the tables it builds, in order (upstream first)
+# asset name -> the tables it builds (the last one is the asset's own table)
 ASSET_MODELS: dict[str, tuple[str, ...]] = {
-    "reference_data": ("ref.value_set_codes", "ref.parameters", "ref.lab_plausible_ranges", "ref.lab_codes"),
-    "condition_matches": ("cohort.condition_matches",),
-    "lab_results": ("cohort.lab_results",),
+    "condition_matches": ("intermediate.condition_matches",),
+    "lab_results": ("intermediate.lab_results",),
     "cramp_events": ("cohort.cramp_events",),
-    "pregnancy_episodes": ("cohort.pregnancy_evidence", "cohort.pregnancy_intervals", "cohort.pregnancy_episodes"),
+    "pregnancy_episodes": (
+        "intermediate.pregnancy_evidence",
+        "intermediate.pregnancy_intervals",
+        "intermediate.pregnancy_episodes",
+    ),
     "flag_evidence": (
-        "cohort.calcium_corrected",
-        "cohort.calcium_verdicts",
-        "cohort.condition_windows",
-        "cohort.evidence_conditions",
-        "cohort.evidence_labs",
-        "cohort.evidence_pregnancy",
-        "cohort.evidence_age",
-        "cohort.evidence_cramp_patterns",
+        "intermediate.calcium_corrected",
+        "intermediate.calcium_verdicts",
+        "intermediate.condition_windows",
+        "intermediate.evidence_conditions",
+        "intermediate.evidence_labs",
+        "intermediate.evidence_pregnancy",
+        "intermediate.evidence_age",
+        "intermediate.evidence_cramp_patterns",
         "cohort.flag_evidence",
     ),
     "patient_flags": ("cohort.patient_flags",),
@@ -38,38 +47,48 @@ ASSET_MODELS: dict[str, tuple[str, ...]] = {
 }
 
 
-def build_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, int]:
-    """Materializes each `schema.table` from `sql/schema/table.sql`; returns row counts."""
-    counts: dict[str, int] = {}
+# Models whose SQL has placeholders, and what fills them.
+MODEL_PARAMS = {"cohort.patient_flags": patient_flags_sql_params}
+
+
+def model_path(table: str) -> str:
+    schema, name = table.split(".")
+    return f"{schema}/{name}.sql"
+
+
+@cache
+def model_reads(table: str) -> frozenset[str]:
+    """The tables the model of `table` reads."""
+    return frozenset(referenced_tables((SQL_DIR / model_path(table)).read_text()) - {table})
+
+
+def asset_reads(asset: str) -> set[str]:
+    """The tables an asset's models read from outside the asset."""
+    built = set(ASSET_MODELS[asset])
+    return {read for table in built for read in model_reads(table)} - built
+
+
+def producer(table: str) -> str | None:
+    """The asset that builds `table` (None: not a phenotype model)."""
+    return next((asset for asset, tables in ASSET_MODELS.items() if table in tables), None)
+
+
+def build_tables(
+    con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], scope: Scope = ALL_PATIENTS
+) -> dict[str, int]:
+    """Materializes each `schema.table` from `sql/schema/table.sql`, in the given order; returns row counts."""
+    counts = {}
     for table in tables:
-        schema, name = table.split(".")
-        counts[table] = materialize_table(con, table, f"{schema}/{name}.sql")
+        params = MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
+        counts[table] = materialize_table(con, table, model_path(table), **params)
     return counts
 
 
-def build_reference_data(
-    con: duckdb.DuckDBPyConnection, seeds_dir: Path = seeds.SEEDS_DIR, code_system_map_file: Path | None = None
-) -> tuple[str, dict[str, int]]:
-    """Loads every seed into `ref`, writes the phenotype version and the code-system labels in use (the project's
-    and the site's), builds the derived ref tables."""
-    counts = {f"ref.{table}": rows for table, rows in seeds.load_seeds(con, seeds_dir).items()}
-    counts["ref.code_system_map"] = write_code_system_map(con, "ref.code_system_map", code_system_map_file)
-    version = seeds.phenotype_version(seeds_dir, code_system_map_file)
-    seeds.write_version(con, version)
-    counts.update(build_tables(con, ASSET_MODELS["reference_data"]))
-    relation = con.sql("select * from ref.parameters")
-    values = zip(relation.columns, relation.fetchone(), strict=True)
-    missing = [name for name, value in values if value is None]
-    if missing:
-        # a window or threshold that silently became NULL would silently empty a flag
-        raise ValueError(f"phenotype_parameters.csv lacks parameter(s): {', '.join(missing)}")
-    return version, counts
+def build_asset(con: duckdb.DuckDBPyConnection, asset: str, scope: Scope = ALL_PATIENTS) -> dict[str, int]:
+    return build_tables(con, ASSET_MODELS[asset], scope)
 
 
-def build_phenotype(con: duckdb.DuckDBPyConnection, code_system_map_file: Path | None = None) -> str:
-    """Builds every `ref` and `cohort` table in order over the current `staging`; returns the version."""
-    version, _ = build_reference_data(con, code_system_map_file=code_system_map_file)
-    for asset, tables in ASSET_MODELS.items():
-        if asset != "reference_data":
-            build_tables(con, tables)
-    return version
+def build_phenotype(con: duckdb.DuckDBPyConnection, scope: Scope = ALL_PATIENTS) -> None:
+    """Builds every phenotype model over the current `staging` and `ref` (asset by asset, in graph order)."""
+    for asset in ASSET_MODELS:
+        build_asset(con, asset, scope)

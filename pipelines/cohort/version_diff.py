@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines.flags import FLAG_COLUMNS
-from pipelines.sql_runner import read_sql, row_count, table_exists, transaction
+from pipelines.contract.flags import FLAG_COLUMNS
+from pipelines.contract.tables import column_ddl
+from pipelines.warehouse import read_sql, row_count, table_exists, transaction
 
 BASELINE = "cohort.patient_flags_baseline"
 RUNS = "cohort.version_runs"
@@ -33,16 +34,8 @@ IN_COHORT = "in_cohort"
 # Every boolean of cohort.patient_flags that a reader follows, plus the cohort membership.
 DIFF_FLAGS: tuple[str, ...] = (IN_COHORT, *FLAG_COLUMNS, "any_primary_risk")
 
-DIFF_COLUMNS = (
-    "patient_id varchar, flag varchar, previous_version varchar, current_version varchar, "
-    "previous_value boolean, current_value boolean, previous_in_cohort boolean, current_in_cohort boolean, "
-    "run_id varchar, diffed_at timestamp"
-)
-RUNS_COLUMNS = (
-    "run_id varchar, batch_id varchar, recorded_at timestamp, phenotype_version varchar, "
-    "previous_version varchar, version_changed boolean, cohort_patients bigint, diff_rows bigint, "
-    "input_signature varchar, input_changed boolean"
-)
+DIFF_COLUMNS = column_ddl(DIFF)  # sql/cohort/schema.yml
+RUNS_COLUMNS = column_ddl(RUNS)
 
 
 @dataclass(frozen=True)

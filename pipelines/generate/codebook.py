@@ -18,18 +18,6 @@ from pipelines import SQL_DIR
 CODES_DIR = Path(__file__).resolve().parent / "codes"
 VALUE_SETS_FILE = SQL_DIR / "seeds" / "value_sets.csv"
 
-# Lab measures of the phenotype (value-set names); their LOINC codes come from value_sets.csv.
-LAB_MEASURES = (
-    "calcium_total",
-    "calcium_ionized",
-    "albumin",
-    "magnesium",
-    "abi",
-    "hcg_qualitative",
-    "hcg_quantitative",
-)
-
-
 def normalize_code(code_system: str, code: str) -> str:
     """ICD-10-CM codes compare upper-case without the dot; other systems compare as written."""
     code = code.strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
+from pipelines.contract.flags import FLAG_COLUMNS, PRIMARY_FLAGS, SECONDARY_FLAGS
 from pipelines.generate.codebook import CodeBook
 
 # Canonical-unit factors per lab measure (units matched lower-case after trimming) and plausible ranges.

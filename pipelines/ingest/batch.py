@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingest.layout import LAYOUTS, FileLayout
+from pipelines.contract.synthea import LAYOUTS, FileLayout
 
 # Markers of a complete batch folder: not data.
 MARKER_FILES = frozenset({"_success", "_manifest.json"})

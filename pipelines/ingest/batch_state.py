@@ -19,14 +19,6 @@ LOADING, LOADED, ACCEPTED, REJECTED = "loading", "loaded", "accepted", "rejected
 ADMITTED = (ACCEPTED, LOADED)  # the states whose rows staging takes
 
 
-def ensure_batch_states(con: duckdb.DuckDBPyConnection) -> None:
-    """The state columns of raw._batches (batches of a warehouse made before them count as accepted)."""
-    con.execute(f"alter table raw._batches add column if not exists state varchar default '{ACCEPTED}'")
-    con.execute("alter table raw._batches add column if not exists state_reason varchar")
-    con.execute("alter table raw._batches add column if not exists state_run_id varchar")
-    con.execute("alter table raw._batches add column if not exists state_changed_at timestamp")
-
-
 def begin_batch(
     con: duckdb.DuckDBPyConnection, batch_id: str, source_dir: str, notes: str, run_id: str | None
 ) -> None:

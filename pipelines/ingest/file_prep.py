@@ -293,7 +293,7 @@ def split_records(prepared: PreparedFile, target: Path, fields: int) -> RecordSp
     return split
 
 
-def _numbered_lines(source: BinaryIO, removed: list[int]):  # noqa: ANN202 - a generator of (line, bytes)
+def _numbered_lines(source: BinaryIO, removed: list[int]):
     """Lines of the copy after its header with their physical numbers (lines left out of the copy skipped)."""
     gaps = iter(removed)
     gap = next(gaps, None)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.automation.manifest import manifest_entries
+from pipelines.contract.manifest import manifest_entries
 from pipelines.faults import fault_point
 from pipelines.ingest.batch import BatchError, FileHeader
 from pipelines.ingest.file_prep import BadLine, FilePrepError, PreparedFile, prepare_copy, split_records
+from pipelines.ingest.quarantine import insert_parse_rejects
 from pipelines.ingest.raw_views import (
     batch_table,
     batch_table_name,
@@ -25,7 +26,7 @@ from pipelines.ingest.raw_views import (
     register_batch_table,
 )
 from pipelines.ingest.restore_point import set_aside_raw
-from pipelines.sql_runner import quote_ident, quote_literal, transaction
+from pipelines.warehouse import quote_ident, quote_literal, transaction
 
 # DuckDB's reject error types -> our quarantine reason codes.
 PARSE_REASONS = {
@@ -85,7 +86,7 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeade
             set_aside_raw(con, layout, batch_id)
             result = RawLoadResult(0, 0)
             if landed is not None:
-                _quarantine(con, batch_id, layout.file_name, landed.bad_lines)
+                insert_parse_rejects(con, batch_id, layout.file_name, landed.bad_lines)
                 _record_line_shifts(con, batch_id, layout.file_name, landed.shifts)
                 rows = con.execute(f"select count(*) from {incoming}").fetchone()[0]
                 con.execute(f"alter table {incoming} rename to {quote_ident(batch_table_name(layout, batch_id))}")
@@ -261,25 +262,6 @@ def _shifts_from_starts(starts: list[int]) -> dict[int, int]:
             steps[k] = shift
             previous = shift
     return steps
-
-
-def _quarantine(con: duckdb.DuckDBPyConnection, batch_id: str, file_name: str, bad: list[BadLine]) -> None:
-    if not bad:
-        return
-    con.execute(
-        """
-        insert into quarantine.rows
-        select ?, ?, unnest(?), unnest(?), unnest(?), unnest(?), 'parse', now()::timestamp
-        """,
-        [
-            batch_id,
-            file_name,
-            [b.line for b in bad],
-            [b.reason for b in bad],
-            [b.detail for b in bad],
-            [b.text for b in bad],
-        ],
-    )
 
 
 def _record_line_shifts(con: duckdb.DuckDBPyConnection, batch_id: str, file_name: str, shifts: dict[int, int]) -> None:

@@ -12,18 +12,13 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.ingest.layout import FileLayout
-from pipelines.sql_runner import quote_ident, quote_literal, transaction
+from pipelines.contract.synthea import FileLayout
+from pipelines.warehouse import ensure_bookkeeping, quote_ident, quote_literal, table_exists
 
 BATCH_SCHEMA = "raw_batches"
-LANDED_FILE_MEASURES = {
-    "delivered_as": "varchar",  # the file's name in the batch folder (e.g. medications.csv.gz)
-    "bytes_read": "bigint",
-    "sha256": "varchar",  # of the bytes read, as delivered
-    "lines_read": "bigint",  # physical lines after the header
-    "lines_blank": "bigint",
-    "lines_continued": "bigint",  # extra lines of records whose quoted fields span lines
-}
+# What was read of a delivered file (columns of raw._landed_files): the name it was delivered as, the bytes and
+# their SHA-256, the physical lines after the header, blank lines, and extra lines of records spanning lines.
+LANDED_FILE_MEASURES = ("delivered_as", "bytes_read", "sha256", "lines_read", "lines_blank", "lines_continued")
 LINEAGE = ("_extra_columns", "_batch_id", "_source_file", "_source_line", "_loaded_at")
 
 
@@ -37,49 +32,11 @@ def batch_table(layout: FileLayout, batch_id: str, suffix: str = "") -> str:
     return f"{BATCH_SCHEMA}.{quote_ident(batch_table_name(layout, batch_id) + suffix)}"
 
 
-def ensure_raw_storage(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"create schema if not exists {BATCH_SCHEMA}")
-    con.execute(
-        """
-        create table if not exists raw._landed_files (
-            batch_id varchar,
-            source_file varchar,
-            table_name varchar,
-            loaded_at timestamp,
-            rows_landed bigint,
-            rows_rejected bigint,
-            primary key (batch_id, source_file)
-        )
-        """
-    )
-    # What was read of the delivered file (added after the first release: NULL for files landed before).
-    for column, data_type in LANDED_FILE_MEASURES.items():
-        con.execute(f"alter table raw._landed_files add column if not exists {column} {data_type}")
-    # The k-th accepted record of a file follows `shift` rejected lines once k + 1 >= threshold.
-    con.execute(
-        """
-        create table if not exists raw._line_shifts (
-            batch_id varchar,
-            source_file varchar,
-            threshold bigint,
-            shift bigint
-        )
-        """
-    )
-
-
 def ensure_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
-    """raw.<file> exists (empty before the first batch); a table of an older release is migrated first."""
-    ensure_raw_storage(con)
-    kind = con.execute(
-        "select table_type from information_schema.tables "
-        "where table_schema = 'raw' and table_name = ? and table_catalog = current_database()",
-        [layout.name],
-    ).fetchone()
-    if kind is None:
+    """raw.<file> exists (empty before the first batch)."""
+    ensure_bookkeeping(con, ("raw._landed_files", "raw._line_shifts"))
+    if not table_exists(con, f"raw.{layout.name}"):
         rebuild_raw_view(con, layout)
-    elif kind[0] == "BASE TABLE":
-        _migrate_shared_table(con, layout)
 
 
 def rebuild_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
@@ -120,8 +77,6 @@ def _batch_arm(
     ]
     # The header is line 1: the k-th record (rowid k - 1) is on line k + 1, plus the rejected lines before it.
     line = "landed.rowid + 2" + (" + coalesce(steps.shift, 0)" if shifted else "")
-    if "_source_line" in stored:  # migrated from the shared table of an older release: lines kept as they were
-        line = "landed._source_line"
     shift_join = (
         f"""
         asof left join (
@@ -129,7 +84,8 @@ def _batch_arm(
             where batch_id = {quote_literal(batch_id)} and source_file = {quote_literal(layout.file_name)}
         ) as steps
             on landed.rowid + 1 >= steps.threshold"""
-        if shifted and "_source_line" not in stored else ""
+        if shifted
+        else ""
     )
     return f"""select
         {", ".join(columns)},
@@ -146,24 +102,21 @@ def register_batch_table(
     batch_id: str,
     rows_landed: int,
     rows_rejected: int,
-    loaded_at: datetime | None = None,
     measures: dict[str, object] | None = None,
 ) -> None:
-    """Records a batch's table of a file, loaded now unless a load time is given (migration keeps the old one).
-    `measures` holds LANDED_FILE_MEASURES of the file read."""
+    """Records a batch's table of a file, loaded now. `measures` holds LANDED_FILE_MEASURES of the file read."""
     measures = measures or {}
     con.execute(
         f"""
         insert or replace into raw._landed_files
             (batch_id, source_file, table_name, loaded_at, rows_landed, rows_rejected,
              {", ".join(LANDED_FILE_MEASURES)})
-        values (?, ?, ?, coalesce(?, now()::timestamp), ?, ?, {", ".join("?" for _ in LANDED_FILE_MEASURES)})
+        values (?, ?, ?, now()::timestamp, ?, ?, {", ".join("?" for _ in LANDED_FILE_MEASURES)})
         """,
         [
             batch_id,
             layout.file_name,
             batch_table_name(layout, batch_id),
-            loaded_at,
             rows_landed,
             rows_rejected,
             *(measures.get(column) for column in LANDED_FILE_MEASURES),
@@ -176,27 +129,3 @@ def forget_batch_table(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch
     con.execute(f"drop table if exists {batch_table(layout, batch_id)}")
     for table in ("raw._landed_files", "raw._line_shifts"):
         con.execute(f"delete from {table} where batch_id = ? and source_file = ?", [batch_id, layout.file_name])
-
-
-def _migrate_shared_table(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
-    """One table per batch from the single raw table earlier releases kept, lines and load times unchanged."""
-    with transaction(con):
-        shared = f"raw.{layout.name}"
-        con.execute(f"alter table {shared} rename to {quote_ident(layout.name + '__shared')}")
-        shared = f"raw.{quote_ident(layout.name + '__shared')}"
-        for batch_id, loaded_at, rows in con.execute(
-            f"select _batch_id, min(_loaded_at), count(*) from {shared} group by all order by 1"
-        ).fetchall():
-            con.execute(
-                f"""
-                create table {batch_table(layout, batch_id)} as
-                select * exclude (_batch_id, _source_file, _loaded_at)
-                from {shared}
-                where _batch_id = ?
-                order by _source_line
-                """,
-                [batch_id],
-            )
-            register_batch_table(con, layout, batch_id, rows, 0, loaded_at)
-        con.execute(f"drop table {shared}")
-        rebuild_raw_view(con, layout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.ingest.layout import LAYOUTS
+from pipelines.contract.synthea import LAYOUTS
 
 
 def refresh_reconciliation(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -78,3 +78,8 @@ def refresh_reconciliation(con: duckdb.DuckDBPyConnection, name: str) -> None:
         """,
         {"file": file_name},
     )
+
+
+def record_batch_state(con: duckdb.DuckDBPyConnection, batch_id: str, state: str) -> None:
+    """The batch's state on its reconciliation rows (the batch was accepted or rejected after they were counted)."""
+    con.execute("update dq.batch_reconciliation set batch_state = ? where batch_id = ?", [state, batch_id])

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.contract.synthea import LAYOUTS, FileLayout
 from pipelines.ingest.batch_state import ACCEPTED, REJECTED, set_state
-from pipelines.ingest.layout import LAYOUTS, FileLayout
+from pipelines.ingest.quarantine import forget_parse_rejects
 from pipelines.ingest.raw_views import BATCH_SCHEMA, batch_table, batch_table_name, forget_batch_table, rebuild_raw_view
 from pipelines.ingest.reconciliation import refresh_reconciliation
-from pipelines.sql_runner import quote_ident, table_exists, transaction
+from pipelines.warehouse import quote_ident, table_exists, transaction
 
 SCHEMA = "restore_point"
 ACCEPTED_SUFFIX = "__accepted"
@@ -35,6 +36,7 @@ _RAW_ROWS = {
 _STAGING_ROWS = {
     "quarantine.rows": "source_file = $file and stage in ('staging', 'validation')",
     "dq.superseded_rows": "source_file = $file",
+    "dq.staging_rule_counts": "source_file = $file",
 }
 
 
@@ -91,10 +93,7 @@ def set_aside_raw(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: 
         con.execute(f"insert into {SCHEMA}.set_aside values ('raw', ?, ?)", [name, existed])
         return
     forget_batch_table(con, layout, batch_id)
-    con.execute(
-        "delete from quarantine.rows where batch_id = ? and source_file = ? and stage = 'parse'",
-        [batch_id, layout.file_name],
-    )
+    forget_parse_rejects(con, batch_id, layout.file_name)
 
 
 def set_aside_staging(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -1,27 +1,34 @@
 """Building staging.<file>: typed rows of the admitted batches, one current row per natural key (newest batch wins).
 
 Admitted batches are the accepted ones plus the one batch this run has loaded (batch_state.py): rows of a batch
-that failed or was interrupted never reach staging. Rows that cannot be typed or reference nothing go to
-quarantine; older copies of a natural key are recorded as superseded. Everything happens in one transaction, so
-readers never see a half-built table; while a batch is pending, the table it replaces is kept aside until the
-batch is accepted (restore_point.py).
+that failed or was interrupted never reach staging. In order:
+
+1. rows that cannot be typed or reference nothing go to quarantine (stage `staging`, the rules of `sql/staging/`);
+2. of the rest, the newest row per natural key (`sql/staging/schema.yml`) stays, older copies are superseded;
+3. rows failing an error-level data-quality rule of the table's suite go to quarantine (stage `validation`,
+   `staging_rules.py`), and what each rule judged is recorded in `dq.staging_rule_counts`.
+
+The swap happens in one transaction, so readers never see a half-built table; while a batch is pending, the table
+it replaces is kept aside until the batch is accepted (restore_point.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
-from pipelines.cohort.code_systems import write_code_system_map
+from pipelines.contract.scope import ALL_PATIENTS, Scope
+from pipelines.contract.synthea import LAYOUTS
+from pipelines.contract.tables import natural_key
 from pipelines.faults import fault_point
 from pipelines.ingest.batch_state import admitted_filter
-from pipelines.ingest.layout import LAYOUTS
+from pipelines.ingest.quarantine import replace_staging_rejects
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.restore_point import set_aside_staging
-from pipelines.sql_runner import read_sql, transaction
+from pipelines.ingest.staging_rules import RowRule
+from pipelines.warehouse import ensure_bookkeeping, read_sql, transaction
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -29,15 +36,15 @@ EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 @dataclass(frozen=True)
 class StagingResult:
     rows_staged: int
-    rows_quarantined: int
+    rows_quarantined: int  # by the staging rules of sql/staging/
     rows_superseded: int
+    rows_failing_rules: int = 0  # quarantined by the data-quality rules of the suite
 
 
-def prepare_staging(con: duckdb.DuckDBPyConnection, code_system_map_file: Path | None = None) -> None:
-    """Macros and the code-system map the staging models use (the project's SYSTEM labels + the site's)."""
-    con.execute("create schema if not exists staging")
+def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """The bookkeeping tables and the macros the staging models use (they also read `ref.code_system_map`)."""
+    ensure_bookkeeping(con)
     con.execute(read_sql("staging/_macros.sql"))
-    write_code_system_map(con, "staging.code_system_map", code_system_map_file)
 
 
 def typed_model_sql(name: str, today: date) -> str:
@@ -49,10 +56,17 @@ def typed_model_sql(name: str, today: date) -> str:
     return read_sql(f"staging/{name}.sql", today=literal)
 
 
-def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date | None = None) -> StagingResult:
+def build_staging_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rules: tuple[RowRule, ...] = (),
+    today: date | None = None,
+    scope: Scope = ALL_PATIENTS,
+) -> StagingResult:
+    """Replaces staging.<name> (see the module docstring); `rules` are the data-quality rules of its suite."""
     layout = LAYOUTS[name]
     today = today or date.today()
-    key = ", ".join(layout.natural_key)
+    key = ", ".join(natural_key(name))
     staged, candidates = f"staging.{name}", f"staging.{name}__next"
     con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
     # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
@@ -111,31 +125,12 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
         where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
         """
     )
+    checked = _apply_rules(con, candidates, rules)
     try:
         with transaction(con):
             set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
-            con.execute(
-                "delete from quarantine.rows where source_file = ? and stage = 'staging'", [layout.file_name]
-            )
-            con.execute(
-                f"""
-                insert into quarantine.rows
-                select
-                    r._batch_id,
-                    $file as source_file,
-                    r._source_line,
-                    r._reject_reason,
-                    r._reject_detail,
-                    to_json(landed)::varchar as raw_record,
-                    'staging' as stage,
-                    now()::timestamp as quarantined_at
-                from _rejected as r
-                join raw.{name} as landed
-                    on landed._batch_id = r._batch_id
-                    and landed._source_line = r._source_line
-                """,
-                {"file": layout.file_name},
-            )
+            replace_staging_rejects(con, layout, "_rejected", "_rule_failures" if rules else None)
+            _record_rule_counts(con, layout.file_name, rules, checked)
             con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
             con.execute(
                 """
@@ -154,12 +149,74 @@ def build_staging_table(con: duckdb.DuckDBPyConnection, name: str, today: date |
                     (select count(*) from _superseded)
                 """
             ).fetchone()
+            failing = con.execute("select count(*) from _rule_failures").fetchone()[0] if rules else 0
             refresh_reconciliation(con, name)
     finally:
-        for table in ("_rejected", "_superseded"):
+        for table in ("_rejected", "_superseded", "_rule_failures"):
             con.execute(f"drop table if exists temp.{table}")
     fault_point("staging")
-    return StagingResult(*counts)
+    return StagingResult(*counts, failing)
+
+
+def _apply_rules(con: duckdb.DuckDBPyConnection, candidates: str, rules: tuple[RowRule, ...]) -> int:
+    """Moves the rows failing a rule out of the candidates into temp `_rule_failures` (reason: the first rule the
+    row fails; one boolean column per rule); returns the rows judged."""
+    checked = con.execute(f"select count(*) from {candidates}").fetchone()[0]
+    if not rules:
+        return checked
+    flags = [f"_rule_{i}" for i in range(len(rules))]
+    judged = ",\n                ".join(
+        f"{rule.over(candidates)} as {flag}" for rule, flag in zip(rules, flags, strict=True)
+    )
+    first = " ".join(f"when {flag} then ?" for flag in flags)
+    con.execute(
+        f"""
+        create or replace temp table _rule_failures as
+        with judged as (
+            select
+                _batch_id,
+                _source_line,
+                {judged},
+            from {candidates} as t
+        ),
+        failing as (
+            select * from judged where {" or ".join(flags)}
+        )
+        select
+            failing.*,
+            case {first} end as reason_code,
+            case {first} end as reason_detail,
+            to_json(t)::varchar as staged_record,
+        from failing
+        join {candidates} as t
+            using (_batch_id, _source_line)
+        """,
+        [rule.check_name for rule in rules] + [rule.detail for rule in rules],
+    )
+    # Out of the private table before the swap, in a statement of its own (see the superseded rows above).
+    con.execute(
+        f"""
+        delete from {candidates}
+        where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _rule_failures)
+        """
+    )
+    return checked
+
+
+def _record_rule_counts(
+    con: duckdb.DuckDBPyConnection, file_name: str, rules: tuple[RowRule, ...], checked: int
+) -> None:
+    """One row per rule: rows judged, rows failing it (a row may fail several), rows quarantined for it."""
+    con.execute("delete from dq.staging_rule_counts where source_file = ?", [file_name])
+    for i, rule in enumerate(rules):
+        con.execute(
+            f"""
+            insert into dq.staging_rule_counts
+            select ?, ?, ?, coalesce(count_if(_rule_{i}), 0), coalesce(count_if(reason_code = ?), 0), now()::timestamp
+            from _rule_failures
+            """,
+            [file_name, rule.check_name, checked, rule.check_name],
+        )
 
 
 def _write_without_fsst(con: duckdb.DuckDBPyConnection, statement: str) -> None:

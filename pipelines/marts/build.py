@@ -10,18 +10,17 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines import SQL_DIR
+from pipelines.contract.flags import CATALOG_FILE
 from pipelines.marts.disclosure import protect_marts
 from pipelines.marts.specs import MARTS, MartSpec
 from pipelines.marts.suppression import suppress_into
-from pipelines.sql_runner import read_sql, table_exists, transaction
+from pipelines.warehouse import read_sql, table_columns, table_exists, transaction
 
-FLAG_CATALOG = SQL_DIR / "marts" / "flag_catalog.csv"
 # Columns of cohort.attrition that may carry the step order; otherwise insertion order (rowid) is used.
 _STEP_ORDER_COLUMNS = ("step_order", "step_number", "step_index", "ordinal", "position")
 
 
-# outputs.md columns of the data-quality tables, for the stand-in used when they do not exist yet.
+# The data-quality tables' contract columns, for the stand-in used when they do not exist yet.
 _DQ_CONTRACT = {
     "batch_reconciliation": "batch_id varchar, source_file varchar, rows_read bigint, rows_loaded bigint, "
     "rows_quarantined bigint, rows_superseded bigint, rows_held bigint",
@@ -119,7 +118,7 @@ def _load_context(con: duckdb.DuckDBPyConnection, run_id: str, batch_id: str, ve
         "create or replace temp table mart_flag_catalog as "
         "select flag, flag_group, label, row_number() over () as flag_order "
         "from read_csv(?, header = true, all_varchar = true)",
-        [str(FLAG_CATALOG)],
+        [str(CATALOG_FILE)],
     )
 
 
@@ -134,13 +133,3 @@ def current_phenotype_version(con: duckdb.DuckDBPyConnection) -> str:
         if row and row[0]:
             return str(row[0])
     return "unknown"
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, qualified_name: str) -> list[str]:
-    schema, table = qualified_name.split(".")
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database() order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.marts.build import table_columns
 from pipelines.marts.specs import MARTS, TextDomain
 from pipelines.marts.suppression import SMALL_MAX, SMALL_MIN
-from pipelines.sql_runner import quote_literal, table_exists
+from pipelines.warehouse import quote_literal, table_columns, table_exists
 
 # Input columns (raw Synthea layout, matched case-insensitively) that identify a person directly.
 IDENTIFIER_COLUMNS = ("id", "ssn", "first", "last", "maiden", "birthdate", "drivers", "passport", "address")

@@ -49,7 +49,7 @@ from pipelines.marts.disclosure_model import (
 from pipelines.marts.disclosure_solver import Bound, InconsistentError, Linear, Solver
 from pipelines.marts.specs import MARTS
 from pipelines.marts.suppression import SMALL_MAX
-from pipelines.sql_runner import table_exists
+from pipelines.warehouse import table_exists
 
 MIN_WIDTH = 5
 RECORD_TABLE = "privacy.protected_counts"

@@ -33,7 +33,7 @@ from pipelines.faults import fault_point
 from pipelines.marts.deid import assert_deidentified
 from pipelines.marts.disclosure import assert_disclosure_safe
 from pipelines.marts.specs import MART_NAMES
-from pipelines.sql_runner import quote_literal
+from pipelines.warehouse import connect, quote_literal
 
 SNAPSHOT_FILE = "marts.duckdb"
 CURRENT_LINK = "current"
@@ -64,7 +64,7 @@ def publish_snapshot(
     snapshots = published_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     clean_leftovers(published_dir)
-    assert_deidentified(con)  # never publish what breaks outputs.md, whatever the caller did before
+    assert_deidentified(con)  # never publish identifiers (docs/outputs.md), whatever the caller did before
     assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
     run_id = _run_id(con)
     snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
@@ -113,7 +113,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, staging: Path, tables: Seque
 
 
 def _verify(snapshot: Path, rows: dict[str, int], run_id: str) -> None:
-    with duckdb.connect(str(snapshot), read_only=True) as check:
+    with connect(snapshot, read_only=True) as check:
         for table, expected in rows.items():
             actual = check.execute(f"select count(*) from main.{table}").fetchone()[0]
             if actual != expected:
@@ -205,5 +205,5 @@ def read_published_run_id(published_dir: Path) -> str | None:
     path = Path(published_dir) / SNAPSHOT_FILE
     if not path.exists():
         return None
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path, read_only=True) as con:
         return str(con.execute("select run_id from main.run_info").fetchone()[0])

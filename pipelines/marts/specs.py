@@ -10,13 +10,13 @@ why it has none): the disclosure audit solves for what a reader can work out fro
 
 from __future__ import annotations
 
-import csv
 import itertools
 from dataclasses import dataclass, field
 
 from pipelines import SQL_DIR
-from pipelines.cohort.version_diff import DIFF_COLUMNS, RUNS_COLUMNS
-from pipelines.flags import PRIMARY_FLAGS
+from pipelines.contract.flags import CATALOG, PRIMARY_FLAGS
+from pipelines.contract.sql_refs import referenced_tables
+from pipelines.contract.tables import column_ddl, table_contract
 from pipelines.marts.relations import AtMost, Cells, Relation, RunningTotal, Same, Total
 from pipelines.marts.suppression import CountRule, CumulativeRule, RowSumRule, SuppressionSpec
 
@@ -33,16 +33,10 @@ class TextDomain:
     values_from: tuple[str, ...] = ()
 
 
-def _read_flag_catalog() -> list[dict[str, str]]:
-    with (SQL_DIR / "marts" / "flag_catalog.csv").open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-_CATALOG = _read_flag_catalog()
 MONTH = TextDomain("a month label YYYY-MM", pattern="[0-9]{4}-(0[1-9]|1[0-2])")
-FLAG = TextDomain("a flag of the flag catalogue", values=tuple(r["flag"] for r in _CATALOG))
-FLAG_LABEL = TextDomain("a label of the flag catalogue", values=tuple(r["label"] for r in _CATALOG))
-FLAG_GROUP = TextDomain("a flag group of the flag catalogue", values=tuple({r["flag_group"]: 0 for r in _CATALOG}))
+FLAG = TextDomain("a flag of the flag catalogue", values=tuple(flag.name for flag in CATALOG))
+FLAG_LABEL = TextDomain("a label of the flag catalogue", values=tuple(flag.label for flag in CATALOG))
+FLAG_GROUP = TextDomain("a flag group of the flag catalogue", values=tuple({flag.group: 0 for flag in CATALOG}))
 BREAKDOWN = TextDomain("a breakdown name", values=("overall", "age_band", "sex"))
 GROUP_VALUE = TextDomain(
     "a breakdown group", values=("all", "0-17", "18-44", "45-64", "65+", "unknown", "F", "M", "other/unknown")
@@ -75,20 +69,17 @@ RUN_CONTEXT = {
 
 @dataclass(frozen=True)
 class MartSpec:
+    """How one mart is built and protected; its grain, columns and key are its contract (sql/marts/schema.yml)."""
+
     name: str
-    grain: str
     suppression: SuppressionSpec
     # Integer columns that count neither patients nor input rows (never suppressed).
     structural: tuple[str, ...] = ()
     # Helper columns used for ordering or suppression, dropped from the published mart.
     drop_columns: tuple[str, ...] = ()
-    # Tables (schema.table) the SQL reads besides the run context.
-    reads: tuple[str, ...] = field(default_factory=tuple)
     # Tables the SQL reads through a `{{ placeholder }}` that may not exist yet: (placeholder, schema.table,
     # column DDL of the empty stand-in used instead).
     optional_reads: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
-    # Columns that identify a row (structural): the audit names a cell by them.
-    key: tuple[str, ...] = ()
     # Structural text columns and the values they may hold (besides the run context of every mart).
     text_domains: dict[str, TextDomain] = field(default_factory=dict)
     # How this mart's counts relate to each other and to other marts' (see relations.py).
@@ -96,6 +87,20 @@ class MartSpec:
     # Count columns that no published count of the same snapshot is related to, each with the reason (they are
     # protected by their own suppression alone).
     unrelated_counts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def grain(self) -> str:
+        return table_contract(f"marts.{self.name}").grain
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Columns that identify a row (structural): the audit names a cell by them."""
+        return table_contract(f"marts.{self.name}").key
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Tables the SQL reads besides the run context (optional reads excluded: they may be missing)."""
+        return tuple(sorted(referenced_tables((SQL_DIR / "marts" / f"{self.name}.sql").read_text())))
 
     @property
     def count_columns(self) -> tuple[str, ...]:
@@ -132,15 +137,12 @@ GROUPS = ("breakdown", "group_value")
 MARTS: tuple[MartSpec, ...] = (
     MartSpec(
         name="cohort_monthly",
-        grain="one row per calendar month: new cramp patients (by index month) and cumulative cohort size",
         suppression=SuppressionSpec(
             counts=(CountRule("new_cramp_patients", totals=((),)),),
             cumulative=(CumulativeRule("cohort_size", increments="new_cramp_patients", order_by="month_start"),),
             order_by="month_start",
         ),
         drop_columns=("month_start",),
-        reads=("cohort.patient_flags",),
-        key=("month",),
         text_domains={"month": MONTH},
         relations=(
             RunningTotal(
@@ -159,7 +161,6 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="flag_prevalence",
-        grain="one row per flag, breakdown (overall / age_band / sex) and group",
         suppression=SuppressionSpec(
             counts=(
                 CountRule(
@@ -172,8 +173,6 @@ MARTS: tuple[MartSpec, ...] = (
             order_by="flag, breakdown, group_value",
         ),
         structural=("flag_order",),
-        reads=("cohort.patient_flags",),
-        key=("flag", "breakdown", "group_value"),
         text_domains={
             "flag": FLAG,
             "flag_label": FLAG_LABEL,
@@ -237,14 +236,11 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="risk_factor_overlap",
-        grain="one row per combination of the four primary flags (16 rows)",
         suppression=SuppressionSpec(
             counts=(CountRule("patients", totals=((),) + tuple((f,) for f in PRIMARY_FLAGS)),),
             order_by="combination",
         ),
         structural=("primary_flags_set",),
-        reads=("cohort.patient_flags",),
-        key=("combination",),
         text_domains={"combination": COMBINATION},
         relations=(
             Total(
@@ -267,11 +263,8 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="care_gaps_monthly",
-        grain="one row per care gap type and index month of the patient",
         suppression=SuppressionSpec(counts=(CountRule("patients", totals=(("gap",),)),), order_by="gap, month"),
         drop_columns=("month_start",),
-        reads=("cohort.care_gaps", "cohort.patient_flags"),
-        key=("gap", "month"),
         text_domains={"gap": GAP, "month": MONTH},
         relations=tuple(
             AtMost(
@@ -285,10 +278,7 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="care_gap_totals",
-        grain="one row per care gap type",
         suppression=SuppressionSpec(counts=(CountRule("patients"),), order_by="gap"),
-        reads=("cohort.care_gaps", "cohort.patient_flags"),
-        key=("gap",),
         text_domains={"gap": GAP},
         relations=(
             Total(
@@ -310,15 +300,12 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="attrition",
-        grain="one row per step of the cohort definition, in order",
         suppression=SuppressionSpec(
             counts=(CountRule("patients", complement_of="parent_patients", complement_when="step_number > 2"),),
             order_by="step_number",
         ),
         structural=("step_number",),
         drop_columns=("parent_patients",),
-        reads=("cohort.attrition",),
-        key=("step_number",),
         text_domains={"step": STEP},
         relations=(
             AtMost(
@@ -344,7 +331,6 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="dq_batch_summary",
-        grain="one row per batch: input row fates and data-quality checks",
         suppression=SuppressionSpec(
             counts=(
                 CountRule("rows_read"),
@@ -358,7 +344,6 @@ MARTS: tuple[MartSpec, ...] = (
         ),
         structural=("files", "checks_run", "checks_failed", "error_checks_failed", "warn_checks_failed"),
         # dq.* are optional: a warehouse without them (no batch ingested yet) gets an empty summary.
-        key=("source_batch_id",),
         text_domains={"source_batch_id": BATCH},
         relations=(
             Total(
@@ -371,8 +356,6 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="version_diff_counts",
-        grain="one row per flag (and the cohort itself) and direction (entered / left) of the latest phenotype "
-        "version change; no rows before the first change",
         suppression=SuppressionSpec(
             # entered - left of a flag = its prevalence now - its prevalence under the previous version (published
             # by the previous snapshot): a lone hidden direction could be worked out, so the pair hides together.
@@ -381,10 +364,9 @@ MARTS: tuple[MartSpec, ...] = (
         ),
         structural=("flag_order",),
         optional_reads=(
-            ("version_diff", "cohort.version_diff", DIFF_COLUMNS),
-            ("version_runs", "cohort.version_runs", RUNS_COLUMNS),
+            ("version_diff", "cohort.version_diff", column_ddl("cohort.version_diff")),
+            ("version_runs", "cohort.version_runs", column_ddl("cohort.version_runs")),
         ),
-        key=("flag", "change"),
         text_domains={
             "flag": TextDomain("a flag of the flag catalogue, or in_cohort", values=(*FLAG.values, "in_cohort")),
             "flag_label": TextDomain(
@@ -404,14 +386,11 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         name="value_set_matches",
-        grain="one row per value-set entry (value set, code system, code, match): staged rows and patients "
-        "the phenotype matched with it",
         suppression=SuppressionSpec(
             counts=(CountRule("matched_patients"), CountRule("matched_rows")),
             order_by="entry_order",
         ),
         structural=("entry_order",),
-        key=("value_set", "code_system", "code", "match"),
         text_domains={
             "value_set": TextDomain("a value set of the seed", values_from=("ref.value_sets.value_set",)),
             "code_system": TextDomain("a code system of the seed", values_from=("ref.value_sets.code_system",)),
@@ -431,12 +410,12 @@ MARTS: tuple[MartSpec, ...] = (
             ("value_sets", "ref.value_sets", "value_set varchar, code_system varchar, code varchar, match varchar"),
             (
                 "condition_matches",
-                "cohort.condition_matches",
+                "intermediate.condition_matches",
                 "patient_id varchar, value_set varchar, code_system varchar, code varchar",
             ),
             (
                 "lab_results",
-                "cohort.lab_results",
+                "intermediate.lab_results",
                 "patient_id varchar, measure varchar, code_system varchar, code varchar",
             ),
         ),

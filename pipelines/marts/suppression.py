@@ -1,4 +1,4 @@
-"""Small-cell suppression of mart counts (outputs.md: counts 1-10 are stored NULL and shown as `<11`).
+"""Small-cell suppression of mart counts (docs/outputs.md: counts 1-10 are stored NULL and shown as `<11`).
 
 A mart SQL file computes exact counts into a temporary table (in memory, never in the warehouse file);
 `suppress_into` copies it into `marts.<table>` with every count column that needs it set to NULL and a

@@ -4,7 +4,7 @@ GX's SQLAlchemy engine fetches metric results after handing the connection back 
 duckdb-engine the cursor is then empty and every expectation errors (`IndexError` in
 `resolve_metric_bundle`, GX issues #10738 / #11579). GX keeps connections open for the dialects listed in
 the private `_PERSISTED_CONNECTION_DIALECTS`; adding `duckdb` there makes every metric come back. Because that
-name is private, `tests/test_quality_gx_shim.py` fails loudly when a GX upgrade moves or changes it.
+name is private, `tests/quality/test_quality_gx_shim.py` fails loudly when a GX upgrade moves or changes it.
 
 GX talks to the *same* DuckDB database as the caller: the engine's connections are cursors of the caller's
 connection (duckdb-engine's own `connect` would open the file a second time with another configuration, which

@@ -1,4 +1,4 @@
-"""Data-quality history: every check of every run appended to `dq.check_results` (outputs.md columns)."""
+"""Data-quality history: every check of every run appended to `dq.check_results` (docs/outputs.md)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from pipelines.quality.validate import CheckResult
-
-_CHECK_RESULTS_DDL = """
-create table if not exists dq.check_results (
-    run_id varchar not null,
-    batch_id varchar,
-    table_name varchar not null,
-    check_name varchar not null,
-    kahn_category varchar not null,
-    severity varchar not null,
-    status varchar not null,
-    failing_rows bigint,
-    total_rows bigint not null,
-    threshold double not null,
-    failing_pct double,
-    rows_quarantined bigint,
-    expectation_type varchar,
-    explanation varchar,
-    detail varchar,
-    checked_at timestamp not null
-)
-"""
-
-
-def ensure_check_results(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists dq")
-    con.execute(_CHECK_RESULTS_DDL)
+from pipelines.warehouse import ensure_bookkeeping
 
 
 def record_results(
@@ -44,7 +19,7 @@ def record_results(
     quarantined: dict[str, int] | None = None,
 ) -> None:
     """Appends one row per check. A re-run appends again (history is per run, never overwritten)."""
-    ensure_check_results(con)
+    ensure_bookkeeping(con, ("dq.check_results",))
     quarantined = quarantined or {}
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [
@@ -70,10 +45,3 @@ def record_results(
     ]
     if rows:
         con.executemany(f"insert into dq.check_results values ({', '.join(['?'] * 16)})", rows)
-
-
-def current_batch_id(con: duckdb.DuckDBPyConnection, table: str, partition_key: str | None) -> str | None:
-    """The run's partition key when there is one, else the newest batch present in the staging table."""
-    if partition_key:
-        return partition_key
-    return con.execute(f"select max(_batch_id) from staging.{table}").fetchone()[0]

@@ -1,19 +1,23 @@
-"""One table's validation step without Dagster: validate, quarantine, record history, write Data Docs."""
+"""One table's data-quality measurement: the suite run by Great Expectations over `staging.<table>`, combined with
+what the staging build's rules removed, appended to `dq.check_results`.
+
+The checks only read staging. Rows failing an error-level rule never reach it: the staging build moved them to
+quarantine and counted them (`dq.staging_rule_counts`); a rule's check reports those rows plus any the table still
+holds (none, when the rule held), out of every row the build judged. So the history shows what arrived, and a
+check over its threshold blocks the batch as before.
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from typing import Any
 
 import duckdb
 
-from pipelines.quality.history import current_batch_id, record_results
-from pipelines.quality.quarantine import quarantine_failing_rows, row_predicate
-from pipelines.quality.suites import Suite
-from pipelines.quality.validate import CheckResult, validate_suite
-
-log = logging.getLogger(__name__)
+from pipelines.contract.suites import Suite
+from pipelines.quality.history import record_results
+from pipelines.quality.validate import CheckResult, judge, validate_suite
+from pipelines.warehouse import table_exists
 
 
 @dataclass(frozen=True)
@@ -21,44 +25,49 @@ class TableValidation:
     table: str
     batch_id: str | None
     results: list[CheckResult]
-    quarantined: dict[str, int]  # rows moved to quarantine.rows per error check
+    quarantined: dict[str, int]  # rows the staging build quarantined per rule
+    gx_result: Any  # the GX suite result, for Data Docs
 
     @property
     def blocking_failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.severity == "error" and r.status == "fail"]
 
 
-def run_table_validation(
-    con: duckdb.DuckDBPyConnection,
-    suite: Suite,
-    run_id: str,
-    partition_key: str | None = None,
-    data_docs_dir: Path | None = None,
-) -> TableValidation:
-    """Validates `staging.<table>`, moves rows failing error-level row checks to quarantine (whether or not
-    the check is over its threshold: a blocked batch publishes nothing anyway), and appends the results to
-    `dq.check_results`. Counts are taken before the move, so the history shows what arrived."""
-    batch_id = current_batch_id(con, suite.table, partition_key)
-    outcome = validate_suite(con, suite)
-    failed_rows = {r.check_name for r in outcome.results if r.failing_rows}
-    predicates: dict[str, str] = {}
-    explanations: dict[str, str] = {}
-    for expectation in suite.expectations:
-        if expectation.severity != "error" or not expectation.quarantine:
-            continue
-        if expectation.check_name not in failed_rows:
-            continue
-        predicate = row_predicate(expectation, suite.table)
-        if predicate is not None:
-            predicates[expectation.check_name] = predicate
-            explanations[expectation.check_name] = expectation.explanation
-    quarantined = quarantine_failing_rows(con, suite.table, predicates, explanations)
-    record_results(con, outcome.results, run_id, batch_id, quarantined)
-    if data_docs_dir is not None:
-        from pipelines.quality.data_docs import write_validation_page
+@dataclass(frozen=True)
+class RuleCount:
+    rows_checked: int
+    failing_rows: int
+    rows_quarantined: int
 
-        try:
-            write_validation_page(outcome.gx_result, Path(data_docs_dir), suite.table)
-        except Exception as exc:  # Data Docs are a convenience: never fail validation over them
-            log.warning("GX Data Docs for %s not written: %s", suite.table, exc)
-    return TableValidation(suite.table, batch_id, outcome.results, quarantined)
+
+def measure_table(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, batch_id: str | None) -> TableValidation:
+    """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`."""
+    outcome = validate_suite(con, suite)
+    rules = staging_rule_counts(con, suite.table)
+    by_name = {e.check_name: e for e in suite.expectations}
+    results = []
+    for result in outcome.results:
+        rule = rules.get(result.check_name)
+        total = next(iter(rules.values())).rows_checked if rules else result.total_rows
+        failing = result.failing_rows
+        if rule is not None and failing is not None:
+            failing += rule.failing_rows
+        expectation = by_name[result.check_name]
+        results.append(
+            replace(result, failing_rows=failing, total_rows=total, status=judge(expectation, failing, total))
+        )
+    quarantined = {name: rule.rows_quarantined for name, rule in rules.items()}
+    record_results(con, results, run_id, batch_id, quarantined)
+    return TableValidation(suite.table, batch_id, results, quarantined, outcome.gx_result)
+
+
+def staging_rule_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, RuleCount]:
+    """What the last staging build of `table` judged and removed, per rule."""
+    if not table_exists(con, "dq.staging_rule_counts"):
+        return {}
+    rows = con.execute(
+        "select check_name, rows_checked, failing_rows, rows_quarantined from dq.staging_rule_counts "
+        "where source_file = ?",
+        [f"{table}.csv"],
+    ).fetchall()
+    return {name: RuleCount(int(checked), int(failing), int(moved)) for name, checked, failing, moved in rows}

@@ -1,8 +1,8 @@
-"""Runs one table's suite with Great Expectations, computed inside DuckDB, and turns GX results into rows.
+"""Runs one table's suite with Great Expectations, computed inside DuckDB, and turns GX results into counts.
 
-Every expectation becomes one `CheckResult` with failing rows counted against the table's rows. Our status
-uses the suite's threshold (max % failing rows of the whole table), not GX's `success`, so that map
-expectations (which ignore NULLs) and SQL expectations (which count rows) are judged alike.
+Every expectation becomes one `CheckResult` with failing rows counted against the table's rows. The status uses
+the suite's threshold (max % failing rows of the whole table), not GX's `success`, so that map expectations (which
+ignore NULLs) and SQL expectations (which count rows) are judged alike (`judge`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.contract.suites import ExpectationDef, Suite
 from pipelines.quality.gx_duckdb import close_datasource, ephemeral_context
-from pipelines.quality.reference import prepare_reference_tables
-from pipelines.quality.suites import ExpectationDef, Suite
 
 # Expectations that judge the table's shape rather than rows: a failure counts every row as failing.
 _TABLE_LEVEL = {
@@ -62,7 +61,6 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     # GX reads through cursors of `con`, which see committed data only: callers must not hold a transaction.
-    prepare_reference_tables(con)
     total_rows = con.execute(f"select count(*) from {schema}.{suite.table}").fetchone()[0]
 
     context, datasource = ephemeral_context(con)
@@ -122,10 +120,6 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
         failing = 0
     else:
         failing, detail = None, "Great Expectations reported failure without a count"
-    pct = (100.0 * failing / total_rows if total_rows else 0.0) if failing is not None else None
-    status = "pass" if pct is not None and pct <= expectation.threshold else "fail"
-    if expectation.type in _TABLE_LEVEL and failing:
-        status = "fail"  # a missing column or wrong type fails whatever the threshold
     return CheckResult(
         table_name=table,
         check_name=expectation.check_name,
@@ -134,11 +128,22 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
         severity=expectation.severity,
         threshold=expectation.threshold,
         explanation=expectation.explanation,
-        status=status,
+        status=judge(expectation, failing, total_rows),
         failing_rows=failing,
         total_rows=total_rows,
         detail=detail,
     )
+
+
+def judge(expectation: ExpectationDef, failing: int | None, total_rows: int) -> str:
+    """`pass` or `fail`: over the threshold fails; a check that could not count fails; a shape check (columns,
+    types) fails on any failure, and so does a check measuring a staging rule (any row breaking it is a bug)."""
+    if failing is None:
+        return "fail"
+    if failing and (expectation.type in _TABLE_LEVEL or expectation.staging_rule):
+        return "fail"
+    pct = 100.0 * failing / total_rows if total_rows else 0.0
+    return "pass" if pct <= expectation.threshold else "fail"
 
 
 def _gx_error(gx_row: Any) -> str:

@@ -12,7 +12,7 @@ cramp_events as (
 
 lab_results as (
     -- every row with a lab code counts as checked, whatever its value or unit: the test was done
-    select * from cohort.lab_results
+    select * from intermediate.lab_results
 ),
 
 parameters as (

@@ -2,7 +2,7 @@
 with
 
 condition_matches as (
-    select * from cohort.condition_matches
+    select * from intermediate.condition_matches
 ),
 
 cramps as (

@@ -4,23 +4,23 @@
 with
 
 evidence_conditions as (
-    select * from cohort.evidence_conditions
+    select * from intermediate.evidence_conditions
 ),
 
 evidence_labs as (
-    select * from cohort.evidence_labs
+    select * from intermediate.evidence_labs
 ),
 
 evidence_pregnancy as (
-    select * from cohort.evidence_pregnancy
+    select * from intermediate.evidence_pregnancy
 ),
 
 evidence_age as (
-    select * from cohort.evidence_age
+    select * from intermediate.evidence_age
 ),
 
 evidence_cramp_patterns as (
-    select * from cohort.evidence_cramp_patterns
+    select * from intermediate.evidence_cramp_patterns
 ),
 
 candidates as (

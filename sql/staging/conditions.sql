@@ -21,5 +21,5 @@ select
     c._batch_id,
     c._source_line,
 from raw.conditions as c
-left join staging.code_system_map as systems
+left join ref.code_system_map as systems
     on system_label(c.SYSTEM) = systems.source_system

@@ -23,5 +23,5 @@ select
     p._batch_id,
     p._source_line,
 from raw.procedures as p
-left join staging.code_system_map as systems
+left join ref.code_system_map as systems
     on system_label(p.SYSTEM) = systems.source_system

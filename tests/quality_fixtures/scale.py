@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.quality.reference import prepare_reference_tables
+from pipelines.reference.build import build_reference_data as prepare_reference_tables
 from quality_fixtures.staging import seed_reconciliation
 
 
@@ -37,7 +37,7 @@ def build_scaled_staging(con: duckdb.DuckDBPyConnection, observations: int = 1_0
         f"""create or replace table staging.observations as
         with codes as (
             select code, min(unit) as unit, row_number() over (order by code) - 1 as k
-            from dq.lab_rules group by code
+            from ref.lab_rules group by code
         )
         select 'p' || (e % {patients}) as patient_id, 'e' || e as encounter_id,
                timestamp '2020-01-01' + to_minutes(e) + to_seconds(i % 7) as observed_at,

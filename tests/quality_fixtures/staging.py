@@ -6,9 +6,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract.suites import Suite
 from pipelines.ingest.reconciliation import refresh_reconciliation
-from pipelines.ingest.storage import ensure_schemas
-from pipelines.quality.reference import prepare_reference_tables
+from pipelines.quality.run import TableValidation, measure_table
+from pipelines.reference.build import build_reference_data as prepare_reference_tables
+from pipelines.reports.data_docs import write_validation_page
+from pipelines.warehouse import ensure_bookkeeping as ensure_schemas
 
 SQL = Path(__file__).with_name("staging.sql")
 
@@ -45,3 +48,13 @@ def seed_reconciliation(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] 
     for table in tables:
         con.execute(f"create or replace table raw.{table} as select * from staging.{table}")
         refresh_reconciliation(con, table)
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, batch_id: str | None, docs_dir: Path | None = None
+) -> TableValidation:
+    """The check's measurement over the fixture's staging (and its GX Data Docs page when `docs_dir` is given)."""
+    outcome = measure_table(con, suite, run_id, batch_id)
+    if docs_dir is not None:
+        write_validation_page(outcome.gx_result, Path(docs_dir), suite.table)
+    return outcome

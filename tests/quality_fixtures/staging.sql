@@ -1,5 +1,5 @@
 -- hand-made staging tables with known defects (see staging.py for the expected failing checks).
--- Clinical codes are taken from the seeds (dq.value_set_codes, dq.lab_rules), never written here.
+-- Clinical codes are taken from the seeds (ref.value_set_codes, ref.lab_rules), never written here.
 create schema if not exists staging;
 
 create or replace table staging.patients as
@@ -33,12 +33,12 @@ select
     'condition' as description, date '2020-01-01' as start_date, null::date as stop_date,
     'b1' as _batch_id, _source_line,
 from (
-    select code_system, code, 2 as _source_line from dq.value_set_codes
+    select code_system, code_key as code, 2 as _source_line from ref.value_set_codes
     where value_set = 'pregnancy' and code_system = 'SNOMED' order by code limit 1
 ) union all
 select
     'p2', 'e2', code_system, 'ICD-10-CM', code, 'condition', date '2021-01-01', null, 'b1', 3
-from (select code_system, code from dq.value_set_codes where value_set = 'cramp' and code_system = 'ICD10CM'
+from (select code_system, code_key as code from ref.value_set_codes where value_set = 'cramp' and code_system = 'ICD10CM'
       order by code limit 1);
 
 create or replace table staging.observations as
@@ -54,7 +54,7 @@ from (values
     ('p1', null, timestamp '2020-06-01 00:00', 9.0, 'mg/dL', 5),
     ('p2', 'e9', timestamp '2021-03-01 10:30', 9.0, 'mg/dL', 6)
 ) v(patient_id, encounter_id, observed_at, value_numeric, units, _source_line),
-lateral (select code from dq.lab_rules where measure = 'calcium_total' order by code limit 1);
+lateral (select code from ref.lab_rules where measure = 'calcium_total' order by code limit 1);
 
 create or replace table staging.medications as
 select 'p1' as patient_id, 'e1' as encounter_id, 'RXNORM' as code_system, '12345' as code, 'drug' as description,

@@ -1,1 +1,0 @@
-"""The phenotype for readers: the clinician's definition page (`definition.html`) and the value-set export."""

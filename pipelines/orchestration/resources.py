@@ -1,0 +1,91 @@
+"""The resources every asset gets: the warehouse (through the warehouse door) and the settings it needs.
+
+DuckDB allows one writing process per file, so the code location runs every step in one process (see
+`definitions.py`) and never keeps a connection open between steps. The run holds the warehouse lock
+(`pipelines/warehouse/lock.py`) from its first step to its last, so no other run can slip in between two steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines import EXPECTATIONS_DIR
+from pipelines.settings import Settings
+from pipelines.warehouse import Warehouse
+from pipelines.warehouse.lock import acquire, release
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """Connections to the warehouse file (resource key `warehouse`)."""
+
+    path: str
+    threads: int = 0
+    memory_limit: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DuckDBWarehouse:
+        return cls(
+            path=str(settings.db_path), threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Raises WarehouseBusy (the run fails with that one line) when another run holds the warehouse.
+        acquire(Path(self.path), f"run {context.run_id or 'without id'}")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        release(Path(self.path))
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.path), self.threads, self.memory_limit)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self.warehouse.connect(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class PipelinePaths(dg.ConfigurableResource):
+    """The settings the assets need besides the warehouse (resource key `paths`): where batches land, where
+    reports, published snapshots and run summaries go, the data-quality suites, the site's code-system map, and
+    the batch acceptance policy."""
+
+    landing_dir: str
+    reports_dir: str
+    published_dir: str
+    runs_dir: str
+    key_file: str
+    expectations_dir: str = ""  # "" = the project's suites
+    code_system_map_file: str = ""  # "" = the project's SYSTEM labels only
+    max_quarantine_share: float = 0.2
+    allow_external_symlinks: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelinePaths:
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            reports_dir=str(settings.reports_dir),
+            published_dir=str(settings.published_dir),
+            runs_dir=str(settings.runs_dir),
+            key_file=str(settings.key_file),
+            expectations_dir=str(settings.expectations_dir),
+            code_system_map_file=str(settings.code_system_map_file or ""),
+            max_quarantine_share=settings.max_quarantine_share,
+            allow_external_symlinks=settings.allow_external_symlinks,
+        )
+
+    @property
+    def code_system_map(self) -> Path | None:
+        return Path(self.code_system_map_file) if self.code_system_map_file else None
+
+    @property
+    def suites_dir(self) -> Path:
+        return Path(self.expectations_dir) if self.expectations_dir else EXPECTATIONS_DIR

@@ -1,0 +1,89 @@
+"""SQL files under `sql/` and the small helpers every room uses to run SQL in the warehouse.
+
+`read_sql` fills `{{ name }}` placeholders from keyword arguments (identifiers and literals we control, never user
+data: values from input files always travel as query parameters).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from pipelines import SQL_DIR
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def quote_ident(name: str) -> str:
+    """An identifier quoted for DuckDB (any name, including quotes and dots)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: object) -> str:
+    """A value as a SQL string literal, for the statements that take no parameters (DDL, ATTACH, COPY)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    """Whether `schema.table` (a table or a view) exists in the connection's own database."""
+    schema, table = qualified_name.split(".")
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database()",
+        [schema, table],
+    ).fetchone()
+    return bool(row[0])
+
+
+def read_sql(relative_path: str, **params: object) -> str:
+    """The text of sql/<relative_path> with its placeholders filled."""
+    text = (SQL_DIR / relative_path).read_text()
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            raise KeyError(f"{relative_path}: no value for placeholder {{{{ {name} }}}}")
+        return str(params[name])
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def materialize_table(
+    con: duckdb.DuckDBPyConnection, qualified_name: str, relative_path: str, **params: object
+) -> int:
+    """Builds `schema.table` from sql/<relative_path> (create or replace) and returns its row count."""
+    schema = qualified_name.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    select = read_sql(relative_path, **params).strip().rstrip(";")
+    con.execute(f"create or replace table {qualified_name} as\n{select}")
+    return row_count(con, qualified_name)
+
+
+def row_count(con: duckdb.DuckDBPyConnection, qualified_name: str) -> int:
+    return con.execute(f"select count(*) from {qualified_name}").fetchone()[0]
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, qualified_name: str) -> list[str]:
+    """The columns of `schema.table` in the connection's own database, in table order."""
+    schema, table = qualified_name.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database() order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction around the block: committed when it ends, rolled back when it raises."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,16 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.equivalence.outputs import build
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample (both batches) run once per session through `cramp-cohort run --landing`, with a fixed
+    HMAC key: a real warehouse for the tests that only read one. Do not write to it."""
+    return build("sample", tmp_path_factory.mktemp("sample"))
