@@ -83,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
             return _export_value_sets(args)
         settings = Settings.load(db_path=args.db, reports_dir=getattr(args, "out", None))
         configure_logging(settings.log_level, settings.log_format)
+        if settings.engine.lower() == "spark":
+            # stop before anything runs rather than run on DuckDB while the user asked for Spark
+            print(
+                "cramp-cohort: engine spark: the SQL models render and run on Spark, but batches do not run on "
+                "Spark yet (docs/scale-out.md, planned); set engine = duckdb",
+                file=sys.stderr,
+            )
+            return 2
         if args.command == "run":
             return _run(args, settings)
         if args.command == "reprocess":
