@@ -22,6 +22,8 @@ ENGINE_CONF = {
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     "spark.sql.ansi.enabled": "true",
+    # partition folder values are text (`_batch_id=2024-12-01` is a batch id, not a date)
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
 }
 # a local session: no UI, no progress bars, few shuffle partitions (the default 200 costs seconds on small data)
 LOCAL_CONF = {
@@ -40,32 +42,37 @@ def local_cores(master: str) -> int | None:
     return None if match.group(2) == "*" else int(match.group(2))
 
 
-def start_session(
-    master: str = "local[2]",
-    remote: str = "",
-    warehouse_dir: str | None = None,
-    driver_memory: str = "3g",
-    app_name: str = "cramp-cohort",
-) -> SparkSession:
-    """A session on `remote` (Spark Connect, `sc://host:15002`) when given, else a local/cluster one on `master`."""
-    from pyspark.sql import SparkSession
-
+def session_conf(
+    master: str = "local[2]", remote: str = "", warehouse_dir: str | None = None, driver_memory: str = "3g"
+) -> dict[str, str]:
+    """The Spark configuration of the engine's session: Spark Connect to `remote` when given (the cluster's own
+    settings apply), else a session on `master`."""
     if remote:
-        builder = SparkSession.builder.remote(remote).appName(app_name)
-    else:
-        ensure_java_home()
-        builder = SparkSession.builder.master(master).appName(app_name)
-        conf = dict(LOCAL_CONF) if _LOCAL.match(master) else {}
+        return {"spark.remote": remote, "spark.app.name": "cramp-cohort", **ENGINE_CONF}
+    conf = {"spark.master": master, "spark.app.name": "cramp-cohort", "spark.driver.memory": driver_memory}
+    if _LOCAL.match(master):
+        conf.update(LOCAL_CONF)
         cores = local_cores(master)
         if cores:
             conf["spark.sql.shuffle.partitions"] = str(cores * 2)
             conf["spark.default.parallelism"] = str(cores * 2)
-        conf["spark.driver.memory"] = driver_memory
-        for key, value in conf.items():
-            builder = builder.config(key, value)
-        if warehouse_dir:
-            builder = builder.config("spark.sql.warehouse.dir", warehouse_dir)
-    for key, value in ENGINE_CONF.items():
+    if warehouse_dir:
+        conf["spark.sql.warehouse.dir"] = warehouse_dir
+    return {**conf, **ENGINE_CONF}
+
+
+def start_session(
+    master: str = "local[2]", remote: str = "", warehouse_dir: str | None = None, driver_memory: str = "3g"
+) -> SparkSession:
+    """A session on `remote` (Spark Connect, `sc://host:15002`) when given, else one on `master`; a local JVM
+    gets its Java first (`java_runtime.py`)."""
+    from pyspark.sql import SparkSession
+
+    conf = session_conf(master, remote, warehouse_dir, driver_memory)
+    if not remote:
+        ensure_java_home()
+    builder = SparkSession.builder
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if not remote:
