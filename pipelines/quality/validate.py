@@ -92,6 +92,38 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
     return SuiteRun(results=results, gx_result=gx_result)
 
 
+def validate_suite_spark(spark: Any, suite: Suite, schema: str = "staging") -> SuiteRun:
+    """Validates `<schema>.<suite.table>` in a Spark session (engine spark): the same expectations and the same
+    `CheckResult` rows as `validate_suite`, computed by Spark through GX's Spark datasource."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from pipelines.quality.gx_spark import ephemeral_context, spark_kwargs
+    from pipelines.quality.row_count_expectation import UnexpectedRowCountExpectation
+
+    frame = spark.table(f"{schema}.{suite.table}")
+    total_rows = frame.count()
+    context, datasource = ephemeral_context()
+    asset = datasource.add_dataframe_asset(name=suite.table)
+    batch = asset.add_batch_definition_whole_dataframe("current")
+    expectations = [
+        UnexpectedRowCountExpectation(**spark_kwargs(e.type, _gx_kwargs(e)), meta=e.meta)
+        if e.type == "unexpected_rows_expectation"
+        else ExpectationConfiguration(
+            type=e.type, kwargs=spark_kwargs(e.type, _gx_kwargs(e)), meta=e.meta
+        ).to_domain_obj()
+        for e in suite.expectations
+    ]
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite.table}_current", data=batch, suite=gx_suite)
+    )
+    gx_result = definition.run(batch_parameters={"dataframe": frame}, result_format="BASIC")
+    by_name = {r.expectation_config.meta.get("check_name"): r for r in gx_result.results}
+    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in suite.expectations]
+    return SuiteRun(results=results, gx_result=gx_result)
+
+
 def _gx_kwargs(expectation: ExpectationDef) -> dict[str, Any]:
     """Passes the threshold to GX as `mostly` for row-map expectations, so Data Docs agree with our status."""
     kwargs = dict(expectation.kwargs)

@@ -192,6 +192,12 @@ class EngineComparison:
         else:
             self.spark.read.parquet(str(target)).createOrReplaceTempView(table)
 
+    def register_tables(self, tables: set[str]) -> None:
+        """Registers warehouse tables in Spark (once each)."""
+        for table in sorted(tables - self.registered):
+            self._register(table)
+            self.registered.add(table)
+
     def run(self, case: ModelCase) -> ModelResult:
         params = case.setup(self.con)
         duck_sql = render_sql(case.path, "duckdb", **params)
