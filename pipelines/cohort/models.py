@@ -11,6 +11,7 @@ Every build takes a `Scope` (contract/scope.py): today always every patient.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,6 +20,10 @@ from pipelines.contract.flags import patient_flags_sql_params
 from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.sql_refs import referenced_tables
 from pipelines.warehouse import materialize_table
+from pipelines.warehouse.sql import render_sql
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.spark_tables import SparkTables
 
 # asset name -> the tables it builds (the last one is the asset's own table)
 ASSET_MODELS: dict[str, tuple[str, ...]] = {
@@ -81,6 +86,17 @@ def build_tables(
     for table in tables:
         params = MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
         counts[table] = materialize_table(con, table, model_path(table), **params)
+    return counts
+
+
+def build_tables_on_spark(spark_tables: SparkTables, tables: tuple[str, ...], run_id: str = "") -> dict[str, int]:
+    """The same models on the Spark engine (docs/scale-out.md): each rendered as Spark SQL and written as a new
+    version of its Parquet table; returns row counts."""
+    counts = {}
+    for table in tables:
+        params = MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
+        spark_tables.build(table, render_sql(model_path(table), "spark", **params), run_id)
+        counts[table] = spark_tables.spark.table(table).count()
     return counts
 
 
