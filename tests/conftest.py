@@ -17,6 +17,12 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def vignettes_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The clinical vignettes run once per session through `cramp-cohort run --input`. Do not write to it."""
+    return build("vignettes", tmp_path_factory.mktemp("vignettes"))
+
+
+@pytest.fixture(scope="session")
 def spark():
     """One local Spark session (one core: the tests are about meaning, not speed) for every Spark test; the JVM
     starts once per test run."""

@@ -24,16 +24,13 @@ from tests.equivalence.engine_models import (
     referenced_tables,
     sort_key,
 )
-from tests.equivalence.outputs import build
 
 CASES = all_cases()
 
 
 @pytest.fixture(scope="module")
-def comparison(spark, tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("engines")
-    warehouse = build("vignettes", folder / "vignettes")
-    compared = EngineComparison(warehouse, folder / "scratch", spark)
+def comparison(spark, vignettes_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    compared = EngineComparison(vignettes_warehouse, tmp_path_factory.mktemp("engines"), spark)
     yield compared
     compared.close()
 
