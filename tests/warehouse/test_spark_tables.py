@@ -45,16 +45,17 @@ def test_a_new_session_finds_the_current_versions(spark, tables: SparkTables) ->
 
 
 def test_a_redelivered_batch_replaces_only_its_own_folder(spark, tables: SparkTables) -> None:
+    # a file name of its own: the session is shared, and the engine comparison registers raw.patients as a table
     def batch(*ids: str):
         return spark.createDataFrame([(i,) for i in ids], "Id string")
 
-    tables.add_batch("patients", "2026-01-01", batch("p1", "p2"))
-    tables.add_batch("patients", "2026-02-01", batch("p3"))
-    tables.add_batch("patients", "2026-01-01", batch("p1", "p2b"))  # re-delivery of the first batch
-    tables.register_raw("patients")
-    rows = sorted(tuple(r) for r in spark.sql("select _batch_id, Id from raw.patients").collect())
+    tables.add_batch("demo_patients", "2026-01-01", batch("p1", "p2"))
+    tables.add_batch("demo_patients", "2026-02-01", batch("p3"))
+    tables.add_batch("demo_patients", "2026-01-01", batch("p1", "p2b"))  # re-delivery of the first batch
+    tables.register_raw("demo_patients")
+    rows = sorted(tuple(r) for r in spark.sql("select _batch_id, Id from raw.demo_patients").collect())
     assert rows == [("2026-01-01", "p1"), ("2026-01-01", "p2b"), ("2026-02-01", "p3")]
-    assert dict(spark.table("raw.patients").dtypes)["_batch_id"] == "string"
+    assert dict(spark.table("raw.demo_patients").dtypes)["_batch_id"] == "string"
 
 
 def test_names_are_checked(tables: SparkTables) -> None:
