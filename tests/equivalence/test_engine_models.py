@@ -1,8 +1,9 @@
-"""Every SQL model, rendered for DuckDB and for Spark, gives the same rows on both engines.
+"""Every SQL model, rendered for DuckDB and for Spark, gives the same rows on both engines; so do the suites
+(through GX's Spark datasource) and the phenotype chain built on Spark alone.
 
 The inputs are the clinical vignettes as the real DuckDB pipeline loaded them (their white-space, date, unit and
-censored-value traps are what the Spark rewrites must get right). Spark runs local[1]: the test is about meaning,
-not speed.
+censored-value traps are what the Spark rewrites must get right). Spark runs local[1]: the tests are about
+meaning, not speed.
 """
 
 from __future__ import annotations
