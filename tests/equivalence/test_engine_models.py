@@ -162,3 +162,30 @@ def test_the_reference_layer_on_spark_equals_duckdb(comparison: EngineComparison
         if table not in seed_tables:  # a derived table has no order of its own, on either engine
             duck, on_spark = sorted(duck, key=sort_key), sorted(on_spark, key=sort_key)
         assert on_spark == duck, table  # a seed table: the same rows in the file's order
+
+
+def test_check_results_are_recorded_alike_on_spark(comparison: EngineComparison, spark, tmp_path: Path) -> None:
+    """dq.check_results written by a Spark run holds the rows and column types a DuckDB run writes; a second run
+    appends."""
+    from pipelines.quality.history import CHECK_RESULTS, record_results, record_results_on_spark
+    from pipelines.quality.validate import validate_suite, validate_suite_spark
+    from pipelines.warehouse import connect
+    from pipelines.warehouse.spark_tables import SparkTables
+
+    suite = next(s for s in SUITES if s.table == "observations")
+    comparison.register_tables({"staging.observations", "staging.patients", "staging.encounters", "ref.lab_rules"})
+    tables = SparkTables(spark, str(tmp_path / "lake"))
+    for run in ("run-1", "run-2"):
+        record_results_on_spark(tables, validate_suite_spark(spark, suite).results, run, "2024-12-01", {"x": 1})
+    with connect() as con:
+        for run in ("run-1", "run-2"):
+            record_results(con, validate_suite(comparison.con, suite).results, run, "2024-12-01", {"x": 1})
+        columns = [c for c in con.table(CHECK_RESULTS).columns if c != "checked_at"]
+        duck = sorted(con.sql(f"select {', '.join(columns)} from {CHECK_RESULTS}").fetchall(), key=sort_key)
+        duck_types = [str(t).lower() for t in con.sql(f"select * from {CHECK_RESULTS}").types]
+    on_spark = sorted((tuple(r) for r in spark.table(CHECK_RESULTS).select(*columns).collect()), key=sort_key)
+    assert len(on_spark) == 2 * len(suite.expectations)
+    assert on_spark == duck
+    spark_types = [t for _, t in spark.table(CHECK_RESULTS).dtypes]
+    expected = {"varchar": "string", "bigint": "bigint", "double": "double", "timestamp": "timestamp_ntz"}
+    assert spark_types == [expected[t] for t in duck_types]
