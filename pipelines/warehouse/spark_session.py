@@ -6,6 +6,7 @@ TIMESTAMP without time zone (DuckDB's TIMESTAMP is a wall-clock time; Spark's TI
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -33,13 +34,13 @@ LOCAL_CONF = {
 
 
 def local_cores(master: str) -> int | None:
-    """The cores of a `local[n]` master (None for `local[*]` or a cluster URL)."""
+    """The cores of a local master (`local` 1, `local[n]` n, `local[*]` this machine's); None for a cluster."""
     match = _LOCAL.match(master)
     if not match:
         return None
     if match.group(2) is None:
         return 1
-    return None if match.group(2) == "*" else int(match.group(2))
+    return os.cpu_count() or 1 if match.group(2) == "*" else int(match.group(2))
 
 
 def session_conf(
