@@ -28,6 +28,9 @@ _TABLE_LEVEL = {
 }
 
 
+NOT_APPLICABLE = "not_applicable"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     table_name: str
@@ -37,7 +40,7 @@ class CheckResult:
     severity: str
     threshold: float
     explanation: str
-    status: str  # pass / fail
+    status: str  # pass / fail / not_applicable (a row check of an empty table)
     failing_rows: int | None  # None when the expectation itself raised (status fail, see detail)
     total_rows: int
     detail: str
@@ -136,10 +139,14 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
 
 
 def judge(expectation: ExpectationDef, failing: int | None, total_rows: int) -> str:
-    """`pass` or `fail`: over the threshold fails; a check that could not count fails; a shape check (columns,
-    types) fails on any failure, and so does a check measuring a staging rule (any row breaking it is a bug)."""
+    """`pass`, `fail` or `not_applicable`: over the threshold fails; a check that could not count fails; a shape
+    check (columns, types) fails on any failure, and so does a check measuring a staging rule (any row breaking it
+    is a bug). A row check of an empty table judges nothing: it is not applicable rather than a pass (a shape check
+    still applies: an empty table can lack a column)."""
     if failing is None:
         return "fail"
+    if total_rows == 0 and failing == 0 and expectation.type not in _TABLE_LEVEL:
+        return NOT_APPLICABLE
     if failing and (expectation.type in _TABLE_LEVEL or expectation.staging_rule):
         return "fail"
     pct = 100.0 * failing / total_rows if total_rows else 0.0

@@ -70,7 +70,7 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
             yield dg.AssetCheckResult(
                 asset_key=asset_key,
                 check_name=r.check_name,
-                passed=r.status == "pass",
+                passed=r.status != "fail",  # not applicable (an empty table) is no failure
                 severity=dg.AssetCheckSeverity.ERROR if r.severity == "error" else dg.AssetCheckSeverity.WARN,
                 metadata={
                     "failing_rows": r.failing_rows if r.failing_rows is not None else -1,
@@ -83,6 +83,7 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
                     "batch_id": outcome.batch_id or "",
                     "explanation": r.explanation,
                     "detail": r.detail,
+                    "status": r.status,
                 },
             )
 
