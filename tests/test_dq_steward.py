@@ -71,13 +71,12 @@ def test_row_checks_of_an_empty_table_are_not_applicable(warehouse):
         if name not in ("medications_required_columns", "medications_started_at_type")
     }
     assert row_checks and set(row_checks.values()) == {"not_applicable"}
-    # with rows, the same checks passed
-    assert {
-        s
-        for (s,) in con.execute(
-            "select distinct status from dq.check_results where run_id = 'run-1' and table_name = 'medications'"
-        ).fetchall()
-    } == {"pass"}
+    # with rows, the same checks passed (the volume check has no earlier batch to compare with in either run)
+    before = con.execute(
+        "select distinct status from dq.check_results where run_id = 'run-1' and table_name = 'medications' "
+        "and check_name <> 'medications_volume_vs_previous_batch'"
+    ).fetchall()
+    assert before == [("pass",)]
 
 
 def test_checks_are_placed_in_the_dqd_categories(warehouse):
@@ -165,3 +164,51 @@ def test_filter_click_in_chromium(warehouse, chromium):
     assert len(json.loads(report.values["no_warn"])) == len(without_warn)
     assert report.values["count"] == f"Showing {len(without_warn)} of {len(checks)} checks"
     assert report.values["trend_csv"]["text"] == csv_text(check_trend(collect(con)["check_trend"]))
+
+
+def _delivered(con, rows: dict[str, int], states: dict[str, str]) -> None:
+    """What the ingest would have counted: patients.csv rows read per batch, and each batch's state."""
+    con.execute("delete from dq.batch_reconciliation where source_file = 'patients.csv'")
+    for batch, n in rows.items():
+        con.execute(
+            "insert into dq.batch_reconciliation (batch_id, source_file, rows_read, rows_loaded, rows_quarantined, "
+            "rows_superseded, rows_held, batch_state, balanced) values (?, 'patients.csv', ?, ?, 0, 0, 0, ?, true)",
+            [batch, n, n, states.get(batch, "accepted")],
+        )
+
+
+INITIAL = {"2025-12-01": 50_000}  # the first batch: the whole history, no baseline for what follows
+
+
+@pytest.mark.parametrize(
+    ("rows", "states", "expected"),
+    [
+        (INITIAL | {"2026-01-01": 1000, "2026-02-01": 400}, {}, ("fail", 600, 1000)),  # 60% fewer: over 50%
+        (INITIAL | {"2026-01-01": 1000, "2026-02-01": 1300}, {}, ("pass", 300, 1000)),
+        (INITIAL | {"2026-01-01": 1000, "2026-02-01": 0}, {}, ("fail", 1000, 1000)),  # an empty patients.csv
+        # a rejected batch in between is no baseline: the accepted one before it is
+        (
+            INITIAL | {"2026-01-01": 1000, "2026-01-15": 10, "2026-02-01": 900},
+            {"2026-01-15": "rejected"},
+            ("pass", 100, 1000),
+        ),
+        ({"2026-01-01": 50_000, "2026-02-01": 900}, {}, ("not_applicable", 0, 0)),  # after the initial load
+        ({"2026-02-01": 900}, {}, ("not_applicable", 0, 0)),  # the initial load itself
+    ],
+)
+def test_volume_against_the_previous_accepted_batch(tmp_path, rows, states, expected):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    build_staging(con)
+    seed_reconciliation(con, ("patients",))
+    _delivered(con, rows, states)
+    outcome = validate_table(con, load_suites(EXPECTATIONS_DIR)["patients"], "run-v", "2026-02-01")
+    volume = next(r for r in outcome.results if r.check_name == "patients_volume_vs_previous_batch")
+    assert (volume.status, volume.failing_rows, volume.total_rows) == expected
+    assert volume.severity == "warn" and volume.threshold == 50
+    stored = con.execute(
+        "select status, detail from dq.check_results where check_name = 'patients_volume_vs_previous_batch'"
+    ).fetchone()
+    assert stored[0] == expected[0]
+    if expected[0] != "not_applicable":
+        assert "against 1,000 in batch 2026-01-01" in stored[1]
+    con.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 DQD_CATEGORIES = ("conformance", "completeness", "plausibility")
 # Words in a check name that make a plausibility check temporal (an event against a date or another event).
-_TEMPORAL = ("birth", "death", "future", "before", "after", "_start", "age_")
+_TEMPORAL = ("birth", "death", "future", "before", "after", "_start", "age_", "_volume_")
 # Checks that compare with knowledge from outside the data (laboratory units and physiological ranges).
 _VALIDATION = ("_plausible", "_unit_known")
 

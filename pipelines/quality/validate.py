@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.contract.suites import ExpectationDef, Suite
+from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.gx_duckdb import close_datasource, ephemeral_context
 
 # Expectations that judge the table's shape rather than rows: a failure counts every row as failing.
@@ -75,11 +75,12 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
     batch = asset.add_batch_definition_whole_table("current")
     from pipelines.quality.row_count_expectation import UnexpectedRowCountExpectation
 
+    by_gx = [e for e in suite.expectations if e.type != BATCH_VOLUME]  # the volume check is ours (run.py)
     expectations = [
         UnexpectedRowCountExpectation(**_gx_kwargs(e), meta=e.meta)
         if e.type == "unexpected_rows_expectation"
         else ExpectationConfiguration(type=e.type, kwargs=_gx_kwargs(e), meta=e.meta).to_domain_obj()
-        for e in suite.expectations
+        for e in by_gx
     ]
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
     definition = context.validation_definitions.add(
@@ -91,7 +92,7 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
         close_datasource(datasource)
 
     by_name = {r.expectation_config.meta.get("check_name"): r for r in gx_result.results}
-    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in suite.expectations]
+    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in by_gx]
     return SuiteRun(results=results, gx_result=gx_result)
 
 
