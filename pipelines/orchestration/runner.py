@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -54,10 +56,29 @@ def run_batch(
             partition_key=batch_id,
             instance=instance,
             tags=tags,
-            # Step events stay in the Dagster instance; the console gets warnings and errors only.
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            # Nothing on the console: a failure is reported as one line (its reason) and the run's whole event
+            # log, stack traces included, goes to a file beside the run summaries (write_run_log).
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
         )
     outcome = outcome_from_run(instance, result.dagster_run, settings.db_path)
     outcome.seconds = round(time.monotonic() - started, 3)
+    outcome.log_file = str(write_run_log(instance, result.dagster_run.run_id, settings.runs_dir, batch_id))
     return outcome
+
+
+def write_run_log(instance: dg.DagsterInstance, run_id: str, runs_dir: Path, batch_id: str) -> Path:
+    """The run's Dagster event log as text (one line per event, errors with their stack traces)."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    path = runs_dir / f"{batch_id}_{run_id[:8]}.log"
+    lines = []
+    for entry in instance.all_logs(run_id):
+        stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
+        step = entry.step_key or "-"
+        lines.append(f"{stamp} {logging.getLevelName(entry.level)} {step} {entry.user_message or entry.message}")
+        error = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        error_info = getattr(error, "error", None)
+        if error_info is not None:
+            lines.append(error_info.to_string())
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
