@@ -87,6 +87,10 @@ def test_run_with_db_elsewhere_leaves_the_default_snapshot_untouched(tmp_path):
     done = _cli("run", "--landing", str(SAMPLE), "--db", str(other), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in default.rglob("*") if p.is_file()} == before
+    # a run is not silent between "batch started" and "batch finished": one line per finished step, with its time
+    steps = [json.loads(line) for line in done.stderr.splitlines() if '"step_end"' in line]
+    assert {s["step"] for s in steps} >= {"landed_batch", "staging_patients", "marts", "dashboard"}
+    assert all(s["msg"].startswith(f"step {s['step']} done") and s["seconds"] is not None for s in steps)
     beside = other.parent
     assert (beside / "published" / "marts.duckdb").exists() and (beside / "reports" / "dashboard.html").exists()
     assert list((beside / "runs").glob("*.json"))

@@ -56,9 +56,10 @@ def run_batch(
             partition_key=batch_id,
             instance=instance,
             tags=tags,
-            # Nothing on the console: a failure is reported as one line (its reason) and the run's whole event
-            # log, stack traces included, goes to a file beside the run summaries (write_run_log).
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            # Dagster prints nothing: one progress line per finished step (progress.py), a failure is reported
+            # as one line (its reason) and the whole event log, stack traces included, goes to a file beside the
+            # run summaries (write_run_log).
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
             raise_on_error=False,
         )
     outcome = outcome_from_run(instance, result.dagster_run, settings.db_path)
