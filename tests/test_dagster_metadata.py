@@ -68,3 +68,26 @@ def test_materializations_report_the_row_count(tmp_path):
 def _schema(metadata) -> dg.TableSchema:
     value = metadata["dagster/column_schema"]
     return getattr(value, "schema", value)  # a TableSchemaMetadataValue once normalised, else the TableSchema
+
+
+def test_the_volume_check_is_a_per_batch_check_of_the_raw_asset(tmp_path):
+    from run_helpers import SAMPLE, settings_under
+
+    from pipelines.orchestration.runner import run_batch
+
+    settings = settings_under(tmp_path / "w")
+    instance = dg.DagsterInstance.ephemeral()
+    for batch in ("2026-05-31", "2026-06-30"):
+        assert run_batch(SAMPLE / batch, batch, settings=settings, instance=instance).success
+    key = dg.AssetCheckKey(dg.AssetKey("raw_patients"), "patients_volume_vs_previous_batch")
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+    evaluations = sorted(
+        (r.event.dagster_event.event_specific_data for r in history if r.event), key=lambda e: e.partition
+    )
+    assert [(e.partition, e.passed, e.metadata["status"].value) for e in evaluations] == [
+        ("2026-05-31", True, "not_applicable"),  # the initial load: nothing before it
+        ("2026-06-30", True, "not_applicable"),  # the initial load is no baseline for an incremental batch
+    ]
+    # the staging suite no longer declares it (one result per batch, not one per staging state)
+    staging = dg.AssetCheckKey(dg.AssetKey("staging_patients"), "patients_volume_vs_previous_batch")
+    assert instance.event_log_storage.get_asset_check_execution_history(staging, limit=10) == []
