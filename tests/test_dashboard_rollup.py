@@ -71,3 +71,21 @@ def test_every_care_gap_has_clinical_words():
     assert opened and opened == set(CARE_GAPS)
     for gap in CARE_GAPS.values():
         assert gap.label and gap.opens_when and "_" not in gap.label
+
+
+def test_data_quality_per_batch_separates_blocking_checks_from_warnings(tmp_path):
+    # named as the command line names them: checks_failed (blocking) and warnings
+    db = tmp_path / "warehouse.duckdb"
+    build_warehouse(db, patients=200, seed=9)
+    with duckdb.connect(str(db)) as con:
+        build_marts(con, run_id="r", batch_id="b")
+        page = write_dashboard(con, tmp_path / "reports").read_text()
+        mart = con.execute(
+            "select source_batch_id, error_checks_failed, warn_checks_failed from marts.dq_batch_summary "
+            "order by source_batch_id"
+        ).fetchall()
+    table = re.search(r'<table id="dq-table">(.*?)</table>', page, re.S).group(1)
+    headers = re.findall(r"<th>(.*?)</th>", table)
+    assert headers[-2:] == ["Blocking checks failed", "Warnings"]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    assert mart and [(r[0], int(r[-2]), int(r[-1])) for r in rows] == mart

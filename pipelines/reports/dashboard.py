@@ -78,7 +78,8 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
         "dq": _rows(
             con,
             "select source_batch_id, rows_read, rows_loaded, rows_quarantined, rows_superseded, rows_held, "
-            "checks_run, checks_failed from marts.dq_batch_summary order by source_batch_id",
+            "checks_run, error_checks_failed, warn_checks_failed from marts.dq_batch_summary "
+            "order by source_batch_id",
         ),
         "version_diff": read_version_diff(con),
         "suppressed_label": SUPPRESSED_LABEL,
