@@ -75,7 +75,8 @@ class TextFormatter(logging.Formatter):
         level, message = fields.pop("level"), fields.pop("msg")
         fields.pop("logger")
         fields.pop("event", None)
-        rest = " ".join(f"{k}={_kv(v)}" for k, v in fields.items() if k != "exc")
+        # fields the message already says (a step's name and time) are not repeated
+        rest = " ".join(f"{k}={_kv(v)}" for k, v in fields.items() if k != "exc" and f" {v}" not in f" {message}")
         text = f"{stamp} {level:<7} {message}" + (f"  {rest}" if rest else "")
         return text + (f"\n{fields['exc']}" if "exc" in fields else "")
 
