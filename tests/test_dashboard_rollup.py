@@ -8,9 +8,9 @@ import re
 import duckdb
 import pytest
 from browser import CHROMIUM, ensure_chromium
+from dashboard_probe import PROBE
 from marts_synthetic import build_warehouse
 from page_actions import Eval, drive_page
-from test_dashboard import PROBE
 
 from pipelines import SQL_DIR
 from pipelines.contract.care_gaps import CARE_GAPS
