@@ -274,8 +274,9 @@ def attrition(data: dict) -> Chart:
                 y=y,
                 x=alt.X(
                     "patients:Q",
-                    title="Patients remaining",
-                    scale=alt.Scale(domain=[0, top]),
+                    # square-root scale: a cohort of 1 in 10 of the extract stays visible next to it
+                    title="Patients remaining (square-root scale)",
+                    scale=alt.Scale(type="sqrt", domain=[0, top]),
                     axis=alt.Axis(tickCount=3, format=",d"),
                 ),
                 description="description:N",
