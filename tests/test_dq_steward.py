@@ -4,6 +4,7 @@ quarantine examples naming their batch, timestamps with a time zone, and a trend
 
 import json
 import re
+from dataclasses import replace
 
 import duckdb
 import pytest
@@ -18,6 +19,7 @@ from pipelines.reports.charts import csv_text
 from pipelines.reports.data_quality import write_data_quality_report
 from pipelines.reports.data_quality_data import collect
 from pipelines.reports.dq_charts import check_trend
+from pipelines.reports.dq_drilldown import failing_values
 
 VISIBLE = (
     "JSON.stringify([...document.querySelectorAll('#checks > tbody > tr')]"
@@ -212,3 +214,13 @@ def test_volume_against_the_previous_accepted_batch(tmp_path, rows, states, expe
     if expected[0] != "not_applicable":
         assert "against 1,000 in batch 2026-01-01" in stored[1]
     con.close()
+
+
+def test_drill_down_never_follows_a_declaration_naming_an_identifier_or_a_date(warehouse):
+    con, _ = warehouse
+    suites = load_suites(EXPECTATIONS_DIR)
+    unit = next(e for e in suites["observations"].expectations if e.check_name == "observations_lab_unit_known")
+    assert failing_values(con, unit, "observations") is not None
+    for leak in ({"who": "patient_id"}, {"when": "strftime(observed_at, '%Y')"}, {"text": "value_text"}):
+        sneaky = replace(unit, meta={**unit.meta, "drill_down": {"lab code": "code", **leak}})
+        assert failing_values(con, sneaky, "observations") is None, leak
