@@ -66,7 +66,7 @@ def publish_snapshot(
     clean_leftovers(published_dir)
     assert_deidentified(con)  # never publish identifiers (docs/outputs.md), whatever the caller did before
     assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
-    warehouse = _warehouse_path(con)
+    warehouse = _warehouse_path(con, published_dir)
     _refuse_another_warehouses_folder(published_dir, warehouse)
     run_id = _run_id(con)
     snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
@@ -125,15 +125,19 @@ def _verify(snapshot: Path, rows: dict[str, int], run_id: str) -> None:
                 raise PublishError(f"snapshot marts.{table} mixes runs: {run_ids}")
 
 
-def _warehouse_path(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The DuckDB file the marts come from (None for an in-memory database)."""
+def _warehouse_path(con: duckdb.DuckDBPyConnection, published_dir: Path) -> str | None:
+    """The DuckDB file the marts come from, relative to the published folder (a warehouse copied or moved together
+    with its folder keeps it); None for an in-memory database."""
     row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
-    return str(Path(row[0]).resolve()) if row and row[0] else None
+    if not row or not row[0]:
+        return None
+    return os.path.relpath(Path(row[0]).resolve(), Path(published_dir).resolve())
 
 
 def _refuse_another_warehouses_folder(published_dir: Path, warehouse: str | None) -> None:
     """A folder holds the snapshots of one warehouse: publishing another's marts there would replace what its
-    readers rely on with numbers from elsewhere."""
+    readers rely on with numbers from elsewhere (two warehouses side by side, or a --db elsewhere pointed at this
+    folder)."""
     manifest = published_dir / CURRENT_LINK / "manifest.json"
     try:
         owner = json.loads(manifest.read_text()).get("warehouse")
