@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +15,7 @@ from pipelines.orchestration.partitions import (
     TRIGGER_TAG,
     batch_partitions,
 )
-from pipelines.orchestration.run_log import outcome_from_run
+from pipelines.orchestration.run_log import outcome_from_run, write_run_log
 from pipelines.orchestration.sensors import CLI_TRIGGER
 from pipelines.settings import Settings
 from pipelines.warehouse import holding_warehouse
@@ -67,19 +65,3 @@ def run_batch(
     outcome.log_file = str(write_run_log(instance, result.dagster_run.run_id, settings.runs_dir, batch_id))
     return outcome
 
-
-def write_run_log(instance: dg.DagsterInstance, run_id: str, runs_dir: Path, batch_id: str) -> Path:
-    """The run's Dagster event log as text (one line per event, errors with their stack traces)."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    path = runs_dir / f"{batch_id}_{run_id[:8]}.log"
-    lines = []
-    for entry in instance.all_logs(run_id):
-        stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
-        step = entry.step_key or "-"
-        lines.append(f"{stamp} {logging.getLevelName(entry.level)} {step} {entry.user_message or entry.message}")
-        error = entry.dagster_event.event_specific_data if entry.dagster_event else None
-        error_info = getattr(error, "error", None)
-        if error_info is not None:
-            lines.append(error_info.to_string())
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
