@@ -14,7 +14,7 @@ import pytest
 from pipelines.contract.synthea import LAYOUTS
 from pipelines.operations.logs import configure_logging, resolve_format
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data_samples" / "synthea_sample"
 
 
