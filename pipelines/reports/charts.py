@@ -72,6 +72,11 @@ def hidden_note(hidden: int, total: int, unit: str) -> str:
     return f"{hidden} of {total} {unit} hidden ({HIDDEN_WORDS})." if hidden else ""
 
 
+def cell_counts(hidden: int, total: int, unit: str) -> dict:
+    """A chart's shown and hidden cells and, when any is hidden, the note that says how many."""
+    return {"notes": [hidden_note(hidden, total, unit)] if hidden else [], "shown": total - hidden, "hidden": hidden}
+
+
 def finish(chart: alt.TopLevelMixin) -> dict:
     """The spec as vl-convert renders it: the page's look, and no `$schema` URL (never fetched, never in the page)."""
     spec = (

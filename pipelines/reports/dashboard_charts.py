@@ -20,6 +20,7 @@ from pipelines.reports.charts import (
     ORANGE,
     WIDTH,
     Chart,
+    cell_counts,
     count_text,
     finish,
     hidden_note,
@@ -308,9 +309,7 @@ def attrition(data: dict) -> Chart:
         csv_name="attrition.csv",
         csv_header=["step_number", "step", "patients", "patients_suppressed"],
         csv_rows=[[r["step_number"], r["step"], r["patients"], r["patients_suppressed"]] for r in data["attrition"]],
-        notes=[hidden_note(hidden, len(values), "steps")] if hidden else [],
-        shown=len(values) - hidden,
-        hidden=hidden,
+        **cell_counts(hidden, len(values), "steps"),
     )
 
 
@@ -430,9 +429,7 @@ def _flag_bars(rows: list[dict], name: str, title: str, subtitle: str, csv_name:
             ]
             for r in rows
         ],
-        notes=[hidden_note(hidden, len(values), "flags")] if hidden else [],
-        shown=len(values) - hidden,
-        hidden=hidden,
+        **cell_counts(hidden, len(values), "flags"),
     )
 
 
@@ -528,9 +525,7 @@ def breakdown(data: dict, breakdown_name: str) -> Chart:
             ]
             for r in rows
         ],
-        notes=[hidden_note(hidden, len(values), "counts")] if hidden else [],
-        shown=len(values) - hidden,
-        hidden=hidden,
+        **cell_counts(hidden, len(values), "counts"),
     )
 
 
@@ -616,9 +611,7 @@ def overlap(data: dict) -> Chart:
             ]
             for r in combos
         ],
-        notes=[hidden_note(hidden, len(bars), "combinations")] if hidden else [],
-        shown=len(bars) - hidden,
-        hidden=hidden,
+        **cell_counts(hidden, len(bars), "combinations"),
     )
 
 
@@ -675,9 +668,7 @@ def care_gaps(data: dict) -> Chart:
         csv_name="care_gap_totals.csv",
         csv_header=["gap", "patients", "patients_suppressed"],
         csv_rows=[[r["gap"], r["patients"], r["patients_suppressed"]] for r in data["care_gaps"]],
-        notes=[hidden_note(hidden, len(values), "care gaps")] if hidden else [],
-        shown=len(values) - hidden,
-        hidden=hidden,
+        **cell_counts(hidden, len(values), "care gaps"),
     )
 
 
