@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.contract.suites import ExpectationDef, Suite
+from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.gx_duckdb import close_datasource, ephemeral_context
 
 # Expectations that judge the table's shape rather than rows: a failure counts every row as failing.
@@ -28,6 +28,9 @@ _TABLE_LEVEL = {
 }
 
 
+NOT_APPLICABLE = "not_applicable"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     table_name: str
@@ -37,7 +40,7 @@ class CheckResult:
     severity: str
     threshold: float
     explanation: str
-    status: str  # pass / fail
+    status: str  # pass / fail / not_applicable (a row check of an empty table)
     failing_rows: int | None  # None when the expectation itself raised (status fail, see detail)
     total_rows: int
     detail: str
@@ -72,11 +75,12 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
     batch = asset.add_batch_definition_whole_table("current")
     from pipelines.quality.row_count_expectation import UnexpectedRowCountExpectation
 
+    by_gx = [e for e in suite.expectations if e.type != BATCH_VOLUME]  # the volume check is ours (run.py)
     expectations = [
         UnexpectedRowCountExpectation(**_gx_kwargs(e), meta=e.meta)
         if e.type == "unexpected_rows_expectation"
         else ExpectationConfiguration(type=e.type, kwargs=_gx_kwargs(e), meta=e.meta).to_domain_obj()
-        for e in suite.expectations
+        for e in by_gx
     ]
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
     definition = context.validation_definitions.add(
@@ -88,7 +92,7 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
         close_datasource(datasource)
 
     by_name = {r.expectation_config.meta.get("check_name"): r for r in gx_result.results}
-    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in suite.expectations]
+    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in by_gx]
     return SuiteRun(results=results, gx_result=gx_result)
 
 
@@ -168,10 +172,14 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
 
 
 def judge(expectation: ExpectationDef, failing: int | None, total_rows: int) -> str:
-    """`pass` or `fail`: over the threshold fails; a check that could not count fails; a shape check (columns,
-    types) fails on any failure, and so does a check measuring a staging rule (any row breaking it is a bug)."""
+    """`pass`, `fail` or `not_applicable`: over the threshold fails; a check that could not count fails; a shape
+    check (columns, types) fails on any failure, and so does a check measuring a staging rule (any row breaking it
+    is a bug). A row check of an empty table judges nothing: it is not applicable rather than a pass (a shape check
+    still applies: an empty table can lack a column)."""
     if failing is None:
         return "fail"
+    if total_rows == 0 and failing == 0 and expectation.type not in _TABLE_LEVEL:
+        return NOT_APPLICABLE
     if failing and (expectation.type in _TABLE_LEVEL or expectation.staging_rule):
         return "fail"
     pct = 100.0 * failing / total_rows if total_rows else 0.0
