@@ -27,9 +27,15 @@ class SparkEngine(LazyPySparkResource):
         return cls(spark_config=conf, warehouse_dir=warehouse_dir)
 
     def _init_session(self) -> None:
-        if self._spark_session is None and "spark.remote" not in self.spark_config:
+        starting = self._spark_session is None
+        local = "spark.remote" not in self.spark_config
+        if starting and local:
             ensure_java_home()
         super()._init_session()
+        if starting and local:
+            self._spark_session.sparkContext.setLogLevel("ERROR")
+            # a new session knows no tables: register the current version of each one under warehouse_dir
+            SparkTables(self._spark_session, self.warehouse_dir).open_all()
 
     @property
     def tables(self) -> SparkTables:

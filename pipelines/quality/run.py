@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.history import record_results
-from pipelines.quality.validate import NOT_APPLICABLE, CheckResult, judge, validate_suite
+from pipelines.quality.validate import NOT_APPLICABLE, CheckResult, judge, validate_suite, validate_suite_spark
 from pipelines.warehouse import table_exists
 
 
@@ -40,9 +40,13 @@ class RuleCount:
     rows_quarantined: int
 
 
-def measure_table(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, batch_id: str | None) -> TableValidation:
-    """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`."""
-    outcome = validate_suite(con, suite)
+def measure_table(
+    con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, batch_id: str | None, spark: Any = None
+) -> TableValidation:
+    """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`. With a
+    Spark session (engine spark) the suite runs on Spark's `staging.<table>` through GX's Spark datasource; the
+    staging build's rule counts and the history stay in the DuckDB file either way."""
+    outcome = validate_suite(con, suite) if spark is None else validate_suite_spark(spark, suite)
     rules = staging_rule_counts(con, suite.table)
     by_name = {e.check_name: e for e in suite.expectations}
     results = []

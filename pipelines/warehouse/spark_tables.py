@@ -69,18 +69,40 @@ class SparkTables:
         self.spark.sql(f"drop table if exists {name}")
         self.spark.sql(f"create table {name} using parquet location '{path}'")
 
-    def publish(self, name: str, frame: DataFrame, run_id: str = "") -> str:
-        """Writes `frame` as a new version of `name` and makes it current; returns its path. When the write fails,
-        the error is raised and the current version stays current."""
+    def new_version(self, name: str, run_id: str = "") -> str:
+        """The path of the next version folder of `name` (not created: a writer creates it)."""
         versions = self.versions(name)
         sequence = (versions[-1][0] + 1) if versions else 1
         tag = re.sub(r"[^A-Za-z0-9_-]", "_", run_id)[:40] or uuid.uuid4().hex[:8]
-        path = f"{self.table_dir(name)}/v{sequence:012d}-{tag}"
-        frame.write.mode("errorifexists").parquet(path)  # raises -> no _SUCCESS -> never current
-        path = self._fs.makeQualified(self._path(path)).toString()  # as listed: `file:/...`, `s3a://...`
+        return f"{self.table_dir(name)}/v{sequence:012d}-{tag}"
+
+    def make_current(self, name: str, path: str) -> str:
+        """Registers a complete version folder (it has `_SUCCESS`) as `name` and prunes older ones."""
+        qualified = self._fs.makeQualified(self._path(path))
+        if not self._fs.exists(self._path(qualified.toString() + "/_SUCCESS")):
+            raise ValueError(f"{name}: {path} is not a complete version (no _SUCCESS)")
+        path = qualified.toString()  # as listed: `file:/...`, `s3a://...`
         self.register(name, path)
         self._prune(name)
         return path
+
+    def adopt(self, name: str, path: str) -> str:
+        """Makes a version folder that another writer filled (DuckDB's Parquet export) current: `_SUCCESS` is
+        written last, as Spark's own commit protocol does."""
+        self._fs.create(self._path(path + "/_SUCCESS"), True).close()
+        return self.make_current(name, path)
+
+    def publish(self, name: str, frame: DataFrame, run_id: str = "") -> str:
+        """Writes `frame` as a new version of `name` and makes it current; returns its path. When the write fails,
+        the error is raised and the current version stays current."""
+        path = self.new_version(name, run_id)
+        frame.write.mode("errorifexists").parquet(path)  # raises -> no _SUCCESS -> never current
+        return self.make_current(name, path)
+
+    def local_path(self, path: str) -> str | None:
+        """`path` as a local file path (`file:/x` -> `/x`), None when it is on another file system."""
+        uri = self._fs.makeQualified(self._path(path)).toUri()
+        return uri.getPath() if uri.getScheme() == "file" else None
 
     def build(self, name: str, select_sql: str, run_id: str = "") -> str:
         """`name` from a Spark SQL select (a model rendered by `render_sql(..., "spark")`)."""

@@ -10,13 +10,13 @@ from pipelines.cohort.checks import (
     male_pregnancy_codes,
     unmatched_code_system_labels,
 )
-from pipelines.cohort.models import ASSET_MODELS, asset_reads, build_asset, producer
+from pipelines.cohort.models import ASSET_MODELS, asset_reads, build_asset, build_asset_on_spark, producer
 from pipelines.cohort.version_diff import record_version_diff
 from pipelines.contract.tables import table_contract
 from pipelines.faults import fault_point
 from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
-from pipelines.orchestration.resources import DuckDBWarehouse
+from pipelines.orchestration.resources import DuckDBWarehouse, SparkEngineParam
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
 from pipelines.warehouse import row_count, table_exists
 
@@ -52,10 +52,15 @@ def _cohort_asset(asset: str) -> dg.AssetsDefinition:
         description=f"{table_contract(table).grain[:1].upper()}{table_contract(table).grain[1:]} ({table}).",
         metadata=table_definition_metadata(table),
     )
-    def build(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    def build(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, spark: SparkEngineParam
+    ) -> dg.MaterializeResult:
         extra: dict[str, object] = {}
         with warehouse.connect() as con:
-            counts = build_asset(con, asset)
+            if spark is None:
+                counts = build_asset(con, asset)
+            else:
+                counts = build_asset_on_spark(con, spark.tables, asset, context.run.run_id)
             extra.update(row_count_metadata(con, table))
             version = con.execute("select phenotype_version from ref.phenotype_version").fetchone()[0]
             if asset == "lab_results":
