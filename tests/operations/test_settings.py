@@ -116,15 +116,3 @@ def test_engine_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(ENV_PREFIX + "WAREHOUSE_DIR", str(tmp_path / "lake"))
     settings = Settings.load()
     assert (settings.engine, settings.spark_warehouse_dir) == ("spark", tmp_path / "lake")
-
-
-def test_run_on_spark_is_refused_until_batches_run_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pipelines.cli import main
-
-    monkeypatch.setenv(ENV_PREFIX + "ENGINE", "spark")
-    db = tmp_path / "w.duckdb"
-    assert main(["run", "--db", str(db), "--input", str(tmp_path)]) == 2
-    assert "engine spark" in capsys.readouterr().err
-    assert not db.exists()  # nothing ran on DuckDB instead

@@ -45,3 +45,17 @@ def test_assets_run_on_spark_through_the_resource(spark, tmp_path: Path) -> None
     assert result.success
     assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
     assert (tmp_path / "w.duckdb.spark" / "demo" / "parsed_dates").is_dir()
+
+
+def test_the_definitions_bind_spark_only_for_the_spark_engine(tmp_path: Path) -> None:
+    from pipelines.orchestration.definitions import build_definitions
+
+    def spark_resource(engine: str) -> object:
+        settings = Settings.load(db_path=tmp_path / "w.duckdb", engine=engine, spark_master="local[1]")
+        return build_definitions(settings).resources["spark"]
+
+    assert spark_resource("duckdb") is None  # the assets run on DuckDB, no JVM, no spark extra needed
+    on_spark = spark_resource("spark")
+    assert isinstance(on_spark, SparkEngine)
+    assert on_spark.warehouse_dir == str(tmp_path / "w.duckdb.spark")
+    assert on_spark.spark_config["spark.master"] == "local[1]"
