@@ -239,6 +239,14 @@ def rowid(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def any_value(node: exp.Expression) -> exp.Expression:
+    """any_value(x) (DuckDB: the first non-NULL value) -> any_value(x, true): Spark's takes NULLs unless told, and
+    its grammar puts `FILTER (WHERE ...)` before `IGNORE NULLS`, which sqlglot writes after it."""
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+        return exp.Anonymous(this="any_value", expressions=[node.this.this.copy(), exp.true()])
+    return node
+
+
 def _typed(*names: str) -> tuple[type, ...]:
     """sqlglot parses some DuckDB functions into typed nodes in some versions: match those too."""
     return tuple(getattr(exp, name) for name in names if hasattr(exp, name))
@@ -258,4 +266,5 @@ SPARK_REWRITES: list[Callable[[exp.Expression], exp.Expression]] = [
     date_diff_day,
     try_cast_double,
     rowid,
+    any_value,
 ]
