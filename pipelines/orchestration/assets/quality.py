@@ -58,7 +58,8 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
                 # Downstream (including the report asset) will not run: leave the steward the reason now.
                 write_data_quality_report(con, reports_dir)
         try:
-            write_validation_page(outcome.gx_result, reports_dir / "gx", suite.table)
+            if outcome.gx_result is not None:  # None: the suite holds generic checks only (no GX validation)
+                write_validation_page(outcome.gx_result, reports_dir / "gx", suite.table)
         except Exception as exc:  # Data Docs are a convenience: never fail validation over them
             context.log.warning(f"GX Data Docs for {suite.table} not written: {exc}")
         for failure in outcome.blocking_failures:
