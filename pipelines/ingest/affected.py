@@ -7,8 +7,9 @@ encounter's key is its id, so an encounter re-delivered under another patient le
 - every patient with a row in the batch (the `Id` of patients.csv, the `PATIENT` of every other file), in the
   delivery being landed and, when the batch is re-delivered or re-run, in the delivery it replaces (a patient the
   new delivery dropped loses rows);
-- the patient each of the batch's encounters belongs to in staging now, when the batch delivers it under another
-  patient.
+- every patient any landed row of one of the batch's encounters names (raw.encounters, every batch): the patient
+  an encounter is moved away from, and the patients of older copies of it, whose superseded rows get a new
+  winner.
 
 The answer is a superset: a patient whose rows all end in quarantine is in it too, and recomputing an unaffected
 patient changes nothing. Ids are compared as staging writes them (`clean_text`, sql/staging/_macros.sql).
@@ -26,27 +27,26 @@ AFFECTED_TABLE = "_affected_patients"  # a temp table: (patient_id varchar prima
 
 
 def affected_patients(
-    con: duckdb.DuckDBPyConnection, batch_tables: Iterable[tuple[str, str]], table: str = AFFECTED_TABLE
+    con: duckdb.DuckDBPyConnection,
+    batch_tables: Iterable[tuple[str, str]],
+    table: str = AFFECTED_TABLE,
+    encounter_history: str = "raw.encounters",
 ) -> int:
     """Writes temp table `table` (patient_id) from the batch's raw tables, given as (file stem, qualified raw table)
-    pairs of the delivery being landed and of the one it replaces; returns how many patients it holds. Needs the
-    staging macros (`prepare_staging`)."""
+    pairs of the delivery being landed and of the one it replaces, and from every landed copy of the batch's
+    encounters (`encounter_history`); returns how many patients it holds. Needs the staging macros
+    (`prepare_staging`)."""
     pairs = list(batch_tables)
     selects = [f"select clean_text({_patient_column(stem)}) as patient_id from {relation}" for stem, relation in pairs]
     encounter_tables = [relation for stem, relation in pairs if stem == "encounters"]
-    if encounter_tables and table_exists(con, "staging.encounters"):
-        # The patient an encounter of the batch belongs to now, when the batch moves it to another patient.
-        delivered = " union all ".join(
-            f'select clean_text("Id") as encounter_id, clean_text(PATIENT) as patient_id from {relation}'
-            for relation in encounter_tables
-        )
+    if encounter_tables and table_exists(con, encounter_history):
+        # Every patient a landed copy of one of the batch's encounters names (the one it is moved away from too).
+        delivered = " union ".join(f'select clean_text("Id") as encounter_id from {r}' for r in encounter_tables)
         selects.append(
             f"""
-            select staged.patient_id
-            from staging.encounters as staged
-            join ({delivered}) as delivered
-                on delivered.encounter_id = staged.encounter_id
-            where delivered.patient_id is distinct from staged.patient_id
+            select clean_text(history.PATIENT)
+            from {encounter_history} as history
+            where clean_text(history."Id") in ({delivered})
             """
         )
     body = " union ".join(selects) if selects else "select null::varchar as patient_id where false"

@@ -13,11 +13,14 @@ from pipelines.warehouse import read_sql
 def con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(read_sql("staging/_macros.sql"))
-    con.execute("create schema staging")
+    con.execute("create schema raw")
     con.execute("create schema b")
-    # what staging holds before the batch: encounters e1 (patient p1), e2 (p2), e3 (p3)
-    con.execute("create table staging.encounters (encounter_id varchar, patient_id varchar)")
-    con.execute("insert into staging.encounters values ('e1', 'p1'), ('e2', 'p2'), ('e3', 'p3')")
+    # encounters landed before the batch: e1 under p1, then re-delivered under p0 (p0's copy is current); e2 (p2),
+    # e3 (p3)
+    con.execute('create table raw.encounters ("Id" varchar, PATIENT varchar, _batch_id varchar)')
+    con.execute(
+        "insert into raw.encounters values ('e1', 'p1', '1'), ('e1', 'p0', '2'), ('e2', 'p2', '1'), ('e3', 'p3', '1')"
+    )
     return con
 
 
@@ -47,10 +50,11 @@ def test_the_patient_an_encounter_is_moved_away_from(con: duckdb.DuckDBPyConnect
         con,
         "encounters",
         '"Id" varchar, PATIENT varchar',
-        [("e1", "p9"), ("e2", "p2"), ("e7", "p7")],  # e1 moves from p1 to p9; e2 stays with p2; e7 is new
+        [("e1", "p9"), ("e2", "p2"), ("e7", "p7")],  # e1 moves from p0 to p9; e2 stays with p2; e7 is new
     )
     affected_patients(con, [("encounters", encounters)])
-    assert _patients(con) == {"p9", "p2", "p7", "p1"}  # p1 loses e1: its events at e1 stop resolving
+    # p0 loses e1 (its events at e1 stop resolving); p1's old copy of e1 is superseded by another row now
+    assert _patients(con) == {"p9", "p2", "p7", "p0", "p1"}
 
 
 def test_the_replaced_delivery_of_a_rerun_batch_counts_too(con: duckdb.DuckDBPyConnection) -> None:
