@@ -2,7 +2,8 @@
 
 The staging build and the phenotype models take a `Scope`. Today every caller passes `ALL_PATIENTS` and every
 table is rebuilt whole; processing a batch incrementally will pass the set of patients the batch touches (a table of
-`patient_id`), recompute their rows and swap them in, through the same functions.
+`patient_id`, ingest/affected.py), recompute their rows and swap them in, through the same functions. The phenotype
+models can build for some patients already (cohort/models.py); the staging build cannot yet.
 """
 
 from __future__ import annotations
@@ -14,11 +15,7 @@ from dataclasses import dataclass
 class Scope:
     """Every patient (`patients` None), or the patients of a table with a `patient_id` column."""
 
-    patients: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.patients is not None:
-            raise ValueError("a build for a set of patients is not supported yet: use ALL_PATIENTS")
+    patients: str | None = None  # a qualified table (`temp.<name>` for a temp table) with a patient_id column
 
 
 ALL_PATIENTS = Scope()
