@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from pathlib import Path
 
@@ -11,26 +12,82 @@ from pipelines.operations.logs import configure_logging
 from pipelines.settings import Settings, SettingsError
 from pipelines.warehouse import WarehouseBusy
 
+EXIT_CODES = """exit codes:
+  0  every batch succeeded (or, for report, the reports were written)
+  1  a batch failed (unusable input, a blocking data-quality check, a crash) or the warehouse is busy
+  2  a usage or configuration error (a folder that does not exist, a bad setting, nothing to report)"""
+ENVIRONMENT = """environment (every setting also reads ./cramp_cohort.toml or $CRAMP_COHORT_CONFIG):
+  CRAMP_COHORT_DB             the DuckDB warehouse (default warehouse/cramp_cohort.duckdb)
+  CRAMP_COHORT_REPORTS_DIR    HTML reports (default: reports/ beside the warehouse)
+  CRAMP_COHORT_PUBLISHED_DIR  the published snapshot (default: published/ beside the warehouse)
+  CRAMP_COHORT_RUNS_DIR       run summaries and run logs (default: runs/ beside the warehouse)
+  CRAMP_COHORT_LANDING        the landing folder of batch folders (default landing)
+  CRAMP_COHORT_LOG_FORMAT     auto (text on a terminal, JSON otherwise), json, keyvalue or text
+  CRAMP_COHORT_LOG_LEVEL      INFO by default
+  (docs/operations.md lists every setting)"""
+EXAMPLES = {
+    "main": """examples:
+  cramp-cohort run --input extract/2026-11-30              one batch folder (its name is the batch id)
+  cramp-cohort run --landing landing/                      every new complete batch folder, in order
+  cramp-cohort report                                      redraw the HTML reports from the warehouse""",
+    "run": """examples:
+  cramp-cohort run --input extract/2026-11-30
+  cramp-cohort run --input synthea/output/csv --batch-id 2026-11-30   a Synthea export folder named csv
+  cramp-cohort run --landing landing/ --db /data/site_a.duckdb        snapshot, reports, runs beside it""",
+    "report": """examples:
+  cramp-cohort report
+  cramp-cohort report --db /data/site_a.duckdb --out /srv/www/cramp""",
+    "reprocess": """examples:
+  cramp-cohort reprocess                      every batch the warehouse knows, e.g. after a value-set change
+  cramp-cohort reprocess --batch 2026-11-30""",
+    "generate": """examples:
+  cramp-cohort generate --patients 3000 --out /tmp/extract --batches 2""",
+}
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("cramp-cohort")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _epilog(command: str) -> str:
+    return f"{EXAMPLES[command]}\n\n{EXIT_CODES}\n\n{ENVIRONMENT}"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cramp-cohort",
         description="Foot/leg cramp cohort analytics over Synthea-layout EHR extracts, in DuckDB.",
+        epilog=_epilog("main"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"cramp-cohort {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
-    gen = commands.add_parser("generate", help="write a synthetic extract with known ground truth")
+    gen = commands.add_parser(
+        "generate", help="write a synthetic extract with known ground truth", epilog=_epilog("generate"), **raw
+    )
     gen.add_argument("--patients", type=int, required=True, help="number of patients")
     gen.add_argument("--out", type=Path, required=True, help="output folder")
     gen.add_argument("--seed", type=int, default=42, help="random seed (same seed, same bytes)")
     gen.add_argument("--batches", type=int, default=1, help="number of batch folders over time")
     gen.add_argument("--defects", type=float, default=0.0, help="fraction of defective rows per file")
 
-    run = commands.add_parser("run", help="materialize the whole asset graph for one batch or a landing folder")
+    run = commands.add_parser(
+        "run", help="materialize the whole asset graph for one batch or a landing folder", epilog=_epilog("run"), **raw
+    )
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", type=Path, help="one batch folder (its name is the batch id)")
     source.add_argument("--landing", type=Path, help="process every new complete batch folder under DIR, in order")
-    run.add_argument("--db", type=Path, help="DuckDB file (default warehouse/cramp_cohort.duckdb or $CRAMP_COHORT_DB)")
+    run.add_argument(
+        "--db",
+        type=Path,
+        help="DuckDB file (default warehouse/cramp_cohort.duckdb or $CRAMP_COHORT_DB); the published snapshot, "
+        "reports and run summaries go beside it unless set",
+    )
     run.add_argument(
         "--batch-id",
         help="batch id for --input (default: the folder name); a digit first, a date such as 2026-11-20 is best",
@@ -42,16 +99,22 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     reprocess = commands.add_parser(
-        "reprocess", help="re-run known batches (all, or --batch ID …), e.g. after a value-set change"
+        "reprocess",
+        help="re-run known batches (all, or --batch ID …), e.g. after a value-set change",
+        epilog=_epilog("reprocess"),
+        **raw,
     )
     reprocess.add_argument("--batch", action="append", dest="batches", metavar="ID", help="batch id (repeatable)")
     reprocess.add_argument("--db", type=Path, help="DuckDB file")
 
     report = commands.add_parser(
-        "report", help="rewrite the HTML dashboard, the phenotype definition page and the data-quality report"
+        "report",
+        help="rewrite the HTML dashboard, the phenotype definition page and the data-quality report",
+        epilog=_epilog("report"),
+        **raw,
     )
-    report.add_argument("--db", type=Path, help="DuckDB file")
-    report.add_argument("--out", type=Path, help="reports folder (default warehouse/reports)")
+    report.add_argument("--db", type=Path, help="the warehouse DuckDB file (not a published snapshot)")
+    report.add_argument("--out", type=Path, help="reports folder (default: reports/ beside the warehouse)")
 
     _add_export_parser(commands)
     return parser
@@ -172,18 +235,33 @@ def _report(settings: Settings) -> int:
     from pipelines.reports.dashboard import write_dashboard
     from pipelines.reports.data_quality import write_data_quality_report
     from pipelines.reports.definition_page import DefinitionInputError, write_definition_page
-    from pipelines.warehouse import Warehouse, holding_warehouse
+    from pipelines.warehouse import Warehouse, holding_warehouse, table_exists
 
     if not settings.db_path.exists():
         print(f"cramp-cohort: no warehouse at {settings.db_path}; run `cramp-cohort run` first", file=sys.stderr)
         return 2
+    if (settings.db_path.resolve().parent / "manifest.json").exists():
+        print(
+            f"cramp-cohort: {settings.db_path} is a published snapshot (marts only, drawn into the dashboard by the "
+            "run that published it); give report the warehouse it came from: --db <warehouse.duckdb>",
+            file=sys.stderr,
+        )
+        return 2
     # The report reads what a finished run left, never the middle of one (raises WarehouseBusy).
     with holding_warehouse(settings.db_path, "report"):
         with Warehouse.from_settings(settings).connect(read_only=True) as con:
-            quality = write_data_quality_report(con, settings.reports_dir)
             has_marts = con.execute(
                 "select count(*) from information_schema.tables where table_schema = 'marts'"
             ).fetchone()[0]
+            if not has_marts and not table_exists(con, "dq.check_results"):
+                # an empty or foreign file: never replace existing reports with empty ones
+                print(
+                    f"cramp-cohort: {settings.db_path} holds no data-quality results and no marts: nothing to "
+                    f"report (the reports in {settings.reports_dir} are left as they are)",
+                    file=sys.stderr,
+                )
+                return 2
+            quality = write_data_quality_report(con, settings.reports_dir)
             dashboard = write_dashboard(con, settings.reports_dir) if has_marts else None
             try:
                 definition = write_definition_page(con, settings.reports_dir)

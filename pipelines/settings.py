@@ -33,11 +33,15 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
 _OPTIONAL_PATHS = ("code_system_map_file",)
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 _STATUSES = ("running", "stopped")
-_LOG_FORMATS = ("json", "keyvalue")
+_LOG_FORMATS = ("auto", "json", "keyvalue", "text")
 
 
 class SettingsError(ValueError):
     """Bad configuration; the message names the setting."""
+
+
+# The folders a warehouse writes beside its DuckDB file (when not set on their own).
+WAREHOUSE_FOLDERS = {"reports_dir": "reports", "published_dir": "published", "runs_dir": "runs"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class Settings:
     failure_webhook: str = ""  # http(s) URL: a failed batch's run summary is POSTed there as JSON
     failure_timeout_seconds: int = 30  # limit for failure_command and failure_webhook
     log_level: str = "INFO"
-    log_format: str = "json"  # json (one object per line) / keyvalue
+    # auto: readable text when stderr is a terminal, JSON otherwise; json (one object per line) / keyvalue / text
+    log_format: str = "auto"
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
     duckdb_memory_limit: str = "3GB"  # DuckDB spills to disk beyond this: keeps a nightly run within ~4 GiB RSS
     # A batch fails when more than this share of one file's rows is quarantined (0.2 = 20 %); a batch whose rows
@@ -95,6 +100,12 @@ class Settings:
                     values[f.name] = os.environ[ENV_PREFIX + suffix]
                     break
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("db_path") is not None:
+            # A warehouse named elsewhere keeps its snapshot, reports and run summaries beside it, unless they are
+            # set too: a run on another file never writes into the default warehouse's folders.
+            beside = Path(str(values["db_path"])).expanduser().parent
+            for name, folder in WAREHOUSE_FOLDERS.items():
+                values.setdefault(name, beside / folder)
         return cls._coerce(values)
 
     @classmethod

@@ -143,6 +143,9 @@ def _default_name(table: str, expectation_type: str, kwargs: dict[str, Any]) -> 
 
 
 GENERIC_DIR = "generic"
+# A check our code runs itself (not Great Expectations): the rows a batch delivered against the batch before it.
+BATCH_VOLUME = "batch_volume_expectation"
+QUERY_KWARG = {BATCH_VOLUME: "volume_query"}
 
 
 def generic_expectations(generic_dir: Path) -> dict[str, tuple[dict[str, Any], ...]]:
@@ -171,7 +174,7 @@ def generic_expectations(generic_dir: Path) -> dict[str, tuple[dict[str, Any], .
         out.setdefault(row["table"], []).append(
             {
                 "type": check["expectation_type"],
-                "kwargs": {"unexpected_rows_query": query},
+                "kwargs": {QUERY_KWARG.get(check["expectation_type"], "unexpected_rows_query"): query},
                 "meta": {
                     "check_name": name,
                     "kahn_category": check["kahn_category"],

@@ -137,9 +137,13 @@ def _inspect_file(layout: FileLayout, path: Path) -> FileHeader:
     if len(by_upper) != len(header):
         raise BatchError(f"{layout.file_name}: duplicate column names in the header", "invalid_header")
     column_map = {col: by_upper[col.upper()] for col in layout.columns if col.upper() in by_upper}
-    for col in layout.required_columns:
-        if col not in column_map:
-            raise BatchError(f"{layout.file_name}: required column {col} missing", "missing_column")
+    missing = [col for col in layout.required_columns if col not in column_map]
+    if missing:
+        raise BatchError(
+            f"{layout.file_name}: required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+            f"(expected header: {','.join(layout.columns)})",
+            "missing_column",
+        )
     known = {c.upper() for c in layout.columns}
     extra = tuple(column for column in header if column.strip().upper() not in known)
     return FileHeader(layout, path, header, column_map, extra)

@@ -12,6 +12,7 @@ import duckdb
 
 from pipelines.contract.flags import CATALOG_FILE
 from pipelines.marts.disclosure import protect_marts
+from pipelines.marts.rollup import choose_grain, period_sql_params
 from pipelines.marts.specs import MARTS, MartSpec
 from pipelines.marts.suppression import suppress_into
 from pipelines.warehouse import read_sql, table_columns, table_exists, transaction
@@ -91,6 +92,8 @@ def _sql_params(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> dict[str, str
         return {name: _table_or_empty(con, f"dq.{name}", columns) for name, columns in _DQ_CONTRACT.items()}
     if spec.optional_reads:
         return {name: _table_or_empty(con, table, columns) for name, table, columns in spec.optional_reads}
+    if spec.name == "cohort_periods":
+        return period_sql_params(choose_grain(con, spec.suppression))
     if spec.name == "attrition":
         columns = {c.lower() for c in table_columns(con, "cohort.attrition")}
         order = next((c for c in _STEP_ORDER_COLUMNS if c in columns), "rowid")

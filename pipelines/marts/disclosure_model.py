@@ -168,7 +168,7 @@ def _select(
 ) -> dict[tuple, list[int]]:
     """Cell indices of a `Cells` selection, per match group."""
     spec = next(m for m in MARTS if m.name == cells.mart)
-    columns = ", ".join((*match, *spec.key))
+    columns = ", ".join((*(cells.match_as or match), *spec.key))
     groups: dict[tuple, list[int]] = defaultdict(list)
     for row in con.execute(f"select {columns} from marts.{cells.mart} where {cells.where} order by all").fetchall():
         group, key_values = tuple(row[: len(match)]), tuple(row[len(match) :])

@@ -66,13 +66,15 @@ def publish_snapshot(
     clean_leftovers(published_dir)
     assert_deidentified(con)  # never publish identifiers (docs/outputs.md), whatever the caller did before
     assert_disclosure_safe(con)  # nor a hidden count the other published counts give away
+    warehouse = _warehouse_path(con, published_dir)
+    _refuse_another_warehouses_folder(published_dir, warehouse)
     run_id = _run_id(con)
     snapshot_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
     staging = snapshots / f".staging-{snapshot_id}"
     try:
         rows = _write_snapshot(con, staging, tables)
         _verify(staging / SNAPSHOT_FILE, rows, run_id)
-        _write_manifest(staging, snapshot_id, run_id, rows)
+        _write_manifest(staging, snapshot_id, run_id, rows, warehouse)
         for path in staging.rglob("*"):
             if path.is_file():
                 path.chmod(0o444)
@@ -123,10 +125,38 @@ def _verify(snapshot: Path, rows: dict[str, int], run_id: str) -> None:
                 raise PublishError(f"snapshot marts.{table} mixes runs: {run_ids}")
 
 
-def _write_manifest(staging: Path, snapshot_id: str, run_id: str, rows: dict[str, int]) -> None:
+def _warehouse_path(con: duckdb.DuckDBPyConnection, published_dir: Path) -> str | None:
+    """The DuckDB file the marts come from, relative to the published folder (a warehouse copied or moved together
+    with its folder keeps it); None for an in-memory database."""
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    if not row or not row[0]:
+        return None
+    return os.path.relpath(Path(row[0]).resolve(), Path(published_dir).resolve())
+
+
+def _refuse_another_warehouses_folder(published_dir: Path, warehouse: str | None) -> None:
+    """A folder holds the snapshots of one warehouse: publishing another's marts there would replace what its
+    readers rely on with numbers from elsewhere (two warehouses side by side, or a --db elsewhere pointed at this
+    folder)."""
+    manifest = published_dir / CURRENT_LINK / "manifest.json"
+    try:
+        owner = json.loads(manifest.read_text()).get("warehouse")
+    except (OSError, ValueError):
+        return  # nothing published yet (or a snapshot from before the owner was recorded)
+    if owner and warehouse and owner != warehouse:
+        raise PublishError(
+            f"{published_dir} holds the snapshot of another warehouse ({owner}); set published_dir for "
+            f"{warehouse} (by default the folder beside it)"
+        )
+
+
+def _write_manifest(
+    staging: Path, snapshot_id: str, run_id: str, rows: dict[str, int], warehouse: str | None = None
+) -> None:
     manifest = {
         "snapshot_id": snapshot_id,
         "run_id": run_id,
+        "warehouse": warehouse,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tables": rows,
         "duckdb": SNAPSHOT_FILE,

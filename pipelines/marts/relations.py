@@ -22,11 +22,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Cells:
-    """The `columns` (counts, summed) of the rows of marts.`mart` that match `where`."""
+    """The `columns` (counts, summed) of the rows of marts.`mart` that match `where`.
+
+    `match_as` gives this side's values of the relation's `match` columns as SQL expressions over the mart's
+    columns, for a mart that does not carry them (the period a month of `cohort_monthly` falls in).
+    """
 
     mart: str
     columns: tuple[str, ...]
     where: str = "true"
+    match_as: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.columns, str):  # a bare column name is a common slip

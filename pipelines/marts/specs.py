@@ -34,6 +34,12 @@ class TextDomain:
 
 
 MONTH = TextDomain("a month label YYYY-MM", pattern="[0-9]{4}-(0[1-9]|1[0-2])")
+_PERIOD_LABEL = "[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
+GRAIN = TextDomain("a period grain", values=("month", "quarter", "year"))
+PERIOD = TextDomain(
+    "a period label YYYY-MM, YYYY-Qn or YYYY, or two of them joined by an en dash (merged edge periods)",
+    pattern=f"{_PERIOD_LABEL}(–{_PERIOD_LABEL})?",
+)
 FLAG = TextDomain("a flag of the flag catalogue", values=tuple(flag.name for flag in CATALOG))
 FLAG_LABEL = TextDomain("a label of the flag catalogue", values=tuple(flag.label for flag in CATALOG))
 FLAG_GROUP = TextDomain("a flag group of the flag catalogue", values=tuple({flag.group: 0 for flag in CATALOG}))
@@ -132,6 +138,14 @@ def _flag_total(flags: str | tuple[str, ...], column: str = "patients_with_flag"
 
 
 COHORT = Cells("attrition", ("patients",), ATTRITION_COHORT)
+# The rolled-up series is suppressed like the monthly one, and a period holding exactly one hidden month is hidden
+# too; its grain is chosen by rollup.choose_grain. It reads marts.cohort_monthly of the same build, so it comes
+# after it in MARTS.
+PERIOD_SUPPRESSION = SuppressionSpec(
+    counts=(CountRule("new_cramp_patients", totals=((),), also_hide_when="hidden_months = 1"),),
+    cumulative=(CumulativeRule("cohort_size", increments="new_cramp_patients", order_by="period_start"),),
+    order_by="period_start",
+)
 GROUPS = ("breakdown", "group_value")
 
 MARTS: tuple[MartSpec, ...] = (
@@ -156,6 +170,39 @@ MARTS: tuple[MartSpec, ...] = (
                 "new patients of all months add up to the cohort",
                 total=COHORT,
                 parts=Cells("cohort_monthly", ("new_cramp_patients",)),
+            ),
+        ),
+    ),
+    MartSpec(
+        name="cohort_periods",
+        suppression=PERIOD_SUPPRESSION,
+        drop_columns=("period_start", "hidden_months"),
+        text_domains={"grain": GRAIN, "period": PERIOD, "first_month": MONTH, "last_month": MONTH},
+        relations=(
+            RunningTotal(
+                "cohort size is the running total of new patients per period",
+                "cohort_periods",
+                "cohort_size",
+                increments="new_cramp_patients",
+                order_by="first_month",
+            ),
+            Total(
+                "new patients of all periods add up to the cohort",
+                total=COHORT,
+                parts=Cells("cohort_periods", ("new_cramp_patients",)),
+            ),
+            Total(
+                "a period's new patients are the sum of its months",
+                total=Cells("cohort_periods", ("new_cramp_patients",)),
+                parts=Cells(
+                    "cohort_monthly",
+                    ("new_cramp_patients",),
+                    match_as=(
+                        "(select p.period from marts.cohort_periods as p "
+                        "where cohort_monthly.month between p.first_month and p.last_month)",
+                    ),
+                ),
+                match=("period",),
             ),
         ),
     ),

@@ -36,6 +36,8 @@ class CountRule:
     complement_of: str | None = None
     # A filter limiting which rows the complement rule applies to (SQL boolean expression).
     complement_when: str = "true"
+    # Rows whose count is hidden whatever its size (SQL boolean expression over the source's columns).
+    also_hide_when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class SuppressionSpec:
 
 
 def suppress_into(con: duckdb.DuckDBPyConnection, source: str, target: str, spec: SuppressionSpec) -> int:
-    """Writes `target` from exact counts in `source`, suppressed per `spec`; returns the row count."""
+    """Writes `target` (`schema.table`, or a bare name for a temp table) from exact counts in `source`, suppressed
+    per `spec`; returns the row count."""
     work = "_suppression_work"
     con.execute(f"create or replace temp table {work} as select * from {source}")
     for rule in spec.counts:
@@ -78,9 +81,13 @@ def suppress_into(con: duckdb.DuckDBPyConnection, source: str, target: str, spec
         f"case when {m} then null else {m.removesuffix('_suppressed')} end as {m.removesuffix('_suppressed')}"
         for m in markers
     )
-    con.execute(f"create schema if not exists {target.split('.')[0]}")
+    if "." in target:
+        con.execute(f"create schema if not exists {target.split('.')[0]}")
+        kind = "table"
+    else:
+        kind = "temp table"  # a trial (the rolled-up series tries each grain): never in the warehouse file
     con.execute(
-        f"create or replace table {target} as\n"
+        f"create or replace {kind} {target} as\n"
         f"select * replace ({nulls}),\n({' or '.join(markers)}) as suppressed\nfrom {work}\n"
         f"order by {spec.order_by}"
     )
@@ -94,6 +101,8 @@ def _primary(con: duckdb.DuckDBPyConnection, work: str, rule: CountRule) -> None
     if rule.complement_of:
         diff = f"({rule.complement_of} - {col})"
         small += f" or coalesce(({rule.complement_when}) and {diff} between {SMALL_MIN} and {SMALL_MAX}, false)"
+    if rule.also_hide_when:
+        small += f" or coalesce({rule.also_hide_when}, false)"
     con.execute(f"alter table {work} add column {col}_suppressed boolean")
     con.execute(f"update {work} set {col}_suppressed = ({small})")
 

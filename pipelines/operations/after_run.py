@@ -46,6 +46,8 @@ def finish_batch_run(
         )
     hooks = [] if outcome.success else notify_failure(outcome, settings, summary)
     fields = {"batch_id": outcome.batch_id, "success": outcome.success, "summary": str(summary), "origin": origin}
+    if outcome.log_file:
+        fields["log"] = outcome.log_file
     if outcome.reason_code == "warehouse_busy":
         log.error("warehouse busy", extra={"event": "warehouse_busy", **fields})
     else:

@@ -66,6 +66,28 @@ class KeyValueFormatter(logging.Formatter):
         return " ".join(f"{k}={_kv(v)}" for k, v in record_fields(record).items())
 
 
+class TextFormatter(logging.Formatter):
+    """For a person at a terminal: time, level, message, then the fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = record_fields(record)
+        stamp = fields.pop("ts")[11:19]
+        level, message = fields.pop("level"), fields.pop("msg")
+        fields.pop("logger")
+        fields.pop("event", None)
+        # fields the message already says (a step's name and time) are not repeated
+        rest = " ".join(f"{k}={_kv(v)}" for k, v in fields.items() if k != "exc" and f" {v}" not in f" {message}")
+        text = f"{stamp} {level:<7} {message}" + (f"  {rest}" if rest else "")
+        return text + (f"\n{fields['exc']}" if "exc" in fields else "")
+
+
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """`auto` is text on a terminal and JSON otherwise (cron mail, a log collector)."""
+    if fmt != "auto":
+        return fmt
+    return "text" if getattr(stream, "isatty", lambda: False)() else "json"
+
+
 def _kv(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return json.dumps(text) if (not text or any(c in text for c in ' "=\n')) else text
@@ -78,13 +100,17 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.ERROR or not record.name.startswith(NOISY_LIBRARIES)
 
 
-def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+FORMATTERS = {"json": JsonFormatter, "keyvalue": KeyValueFormatter, "text": TextFormatter}
+
+
+def configure_logging(level: str | int = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Install one structured handler on the root logger (idempotent: replaces the one installed before)."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(FORMATTERS[resolve_format(fmt.lower(), stream)]())
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)

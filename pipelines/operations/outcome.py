@@ -29,6 +29,7 @@ class BatchOutcome:
     published: bool = False
     seconds: float | None = None  # wall time, when the run was executed in this process
     unknown_files: list[str] = field(default_factory=list)  # files of the batch folder nobody reads
+    log_file: str | None = None  # the run's full event log (a run executed in this process)
 
     @classmethod
     def not_run(cls, batch_id: str, reason: str, reason_code: str) -> BatchOutcome:

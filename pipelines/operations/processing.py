@@ -82,6 +82,8 @@ def reprocess_all(
             ).complete
         }
         wanted = sorted(set(known) | set(landing)) if batch_ids is None else sorted(set(batch_ids))
+        if not wanted:
+            echo(f"nothing to reprocess: {settings.db_path} knows no batch and {settings.landing_dir} holds none")
         outcomes: list[BatchOutcome] = []
         for batch_id in wanted:
             batch, problem = _reprocess_source(batch_id, known.get(batch_id), landing.get(batch_id), settings)

@@ -41,6 +41,7 @@ def summary_document(outcome: BatchOutcome, **context: Any) -> dict[str, Any]:
         "checks": outcome.checks,
         "cohort_size": outcome.cohort_size,
         "published": bool(outcome.published),
+        "log_file": outcome.log_file,  # the run's whole Dagster event log (text), when it was written
     }
     doc.update(context)
     return doc

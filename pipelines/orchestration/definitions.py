@@ -9,6 +9,7 @@ from pipelines.orchestration.assets.marts import marts, published_snapshot
 from pipelines.orchestration.assets.quality import build_quality_checks
 from pipelines.orchestration.assets.reports import build_data_quality_report, dashboard, definition_page
 from pipelines.orchestration.jobs import process_batch
+from pipelines.orchestration.progress import progress_logger
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.orchestration.schedules import build_daily_schedule
 from pipelines.orchestration.sensors import build_landing_sensor, build_run_reporting_sensors
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         },
         # DuckDB allows one writing process per file: run every step in the run's own process.
         executor=dg.in_process_executor,
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     )
 
 

@@ -7,6 +7,8 @@ asset check evaluations and the failure's real cause from the event log, row cou
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -134,3 +136,20 @@ def _collect_counts(materialization: dg.AssetMaterialization, loaded: dict, quar
         loaded[name.removeprefix("raw_") + ".csv"] = values["rows_loaded"]
     if name.startswith("staging_") and isinstance(values.get("rows_quarantined"), int):
         quarantined[name.removeprefix("staging_") + ".csv"] = values["rows_quarantined"]
+
+
+def write_run_log(instance: dg.DagsterInstance, run_id: str, runs_dir: Path, batch_id: str) -> Path:
+    """The run's Dagster event log as text (one line per event, errors with their stack traces)."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    path = runs_dir / f"{batch_id}_{run_id[:8]}.log"
+    lines = []
+    for entry in instance.all_logs(run_id):
+        stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
+        step = entry.step_key or "-"
+        lines.append(f"{stamp} {logging.getLevelName(entry.level)} {step} {entry.user_message or entry.message}")
+        error = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        error_info = getattr(error, "error", None)
+        if error_info is not None:
+            lines.append(error_info.to_string())
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

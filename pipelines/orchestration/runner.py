@@ -15,7 +15,7 @@ from pipelines.orchestration.partitions import (
     TRIGGER_TAG,
     batch_partitions,
 )
-from pipelines.orchestration.run_log import outcome_from_run
+from pipelines.orchestration.run_log import outcome_from_run, write_run_log
 from pipelines.orchestration.sensors import CLI_TRIGGER
 from pipelines.settings import Settings
 from pipelines.warehouse import holding_warehouse
@@ -54,10 +54,14 @@ def run_batch(
             partition_key=batch_id,
             instance=instance,
             tags=tags,
-            # Step events stay in the Dagster instance; the console gets warnings and errors only.
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            # Dagster prints nothing: one progress line per finished step (progress.py), a failure is reported
+            # as one line (its reason) and the whole event log, stack traces included, goes to a file beside the
+            # run summaries (write_run_log).
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
             raise_on_error=False,
         )
     outcome = outcome_from_run(instance, result.dagster_run, settings.db_path)
     outcome.seconds = round(time.monotonic() - started, 3)
+    outcome.log_file = str(write_run_log(instance, result.dagster_run.run_id, settings.runs_dir, batch_id))
     return outcome
+

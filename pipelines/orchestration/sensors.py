@@ -17,7 +17,7 @@ from pipelines.operations.landing import LandedBatch, scan_landing
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.jobs import PROCESS_JOB
 from pipelines.orchestration.partitions import FINGERPRINT_TAG, SOURCE_DIR_TAG, TRIGGER_TAG, batch_partitions
-from pipelines.orchestration.run_log import outcome_from_run
+from pipelines.orchestration.run_log import outcome_from_run, write_run_log
 from pipelines.settings import Settings
 from pipelines.warehouse import WarehouseBusy
 
@@ -90,6 +90,7 @@ def build_run_reporting_sensors(settings: Settings) -> list[dg.SensorDefinition]
         if batch.trigger == CLI_TRIGGER:
             return dg.SkipReason("run started by the CLI, which reports it")
         outcome = outcome_from_run(context.instance, run, settings.db_path)
+        outcome.log_file = str(write_run_log(context.instance, run.run_id, settings.runs_dir, outcome.batch_id))
         done = finish_batch_run(
             outcome,
             settings,

@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines.contract.suites import Suite
+from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.history import record_results
-from pipelines.quality.validate import CheckResult, judge, validate_suite
+from pipelines.quality.validate import NOT_APPLICABLE, CheckResult, judge, validate_suite
 from pipelines.warehouse import table_exists
 
 
@@ -56,6 +56,7 @@ def measure_table(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, bat
         results.append(
             replace(result, failing_rows=failing, total_rows=total, status=judge(expectation, failing, total))
         )
+    results += [batch_volume(con, e, suite.table, batch_id) for e in suite.expectations if e.type == BATCH_VOLUME]
     quarantined = {name: rule.rows_quarantined for name, rule in rules.items()}
     record_results(con, results, run_id, batch_id, quarantined)
     return TableValidation(suite.table, batch_id, results, quarantined, outcome.gx_result)
@@ -71,3 +72,35 @@ def staging_rule_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str,
         [f"{table}.csv"],
     ).fetchall()
     return {name: RuleCount(int(checked), int(failing), int(moved)) for name, checked, failing, moved in rows}
+
+
+def batch_volume(
+    con: duckdb.DuckDBPyConnection, expectation: ExpectationDef, table: str, batch_id: str | None
+) -> CheckResult:
+    """The rows `batch_id` delivered for `table` against the accepted batch before it: failing rows = the change,
+    total rows = the previous batch's rows, so failing % is the change in percent and the threshold the largest
+    change allowed. Not applicable without a previous batch; a file that was empty and now has rows fails."""
+    row = None
+    if batch_id is not None and table_exists(con, "dq.batch_reconciliation"):
+        row = con.execute(expectation.kwargs["volume_query"].replace("$batch", "$1"), [batch_id]).fetchone()
+    current, previous, previous_batch = row if row else (None, None, None)
+    if current is None or previous is None:
+        status, failing, total, detail = NOT_APPLICABLE, 0, 0, "no earlier accepted batch to compare with"
+    else:
+        failing, total = abs(int(current) - int(previous)), int(previous)
+        change = 100.0 * failing / total if total else (0.0 if failing == 0 else float("inf"))
+        status = "pass" if change <= expectation.threshold else "fail"
+        detail = f"{int(current):,} rows against {total:,} in batch {previous_batch}"
+    return CheckResult(
+        table_name=table,
+        check_name=expectation.check_name,
+        expectation_type=expectation.type,
+        kahn_category=expectation.kahn_category,
+        severity=expectation.severity,
+        threshold=expectation.threshold,
+        explanation=expectation.explanation,
+        status=status,
+        failing_rows=failing,
+        total_rows=total,
+        detail=detail,
+    )

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.contract.suites import ExpectationDef, Suite
+from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.gx_duckdb import close_datasource, ephemeral_context
 
 # Expectations that judge the table's shape rather than rows: a failure counts every row as failing.
@@ -33,6 +33,9 @@ _TABLE_LEVEL = {
 }
 
 
+NOT_APPLICABLE = "not_applicable"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     table_name: str
@@ -42,7 +45,7 @@ class CheckResult:
     severity: str
     threshold: float
     explanation: str
-    status: str  # pass / fail
+    status: str  # pass / fail / not_applicable (a row check of an empty table)
     failing_rows: int | None  # None when the expectation itself raised (status fail, see detail)
     total_rows: int
     detail: str
@@ -62,18 +65,20 @@ class SuiteRun:
 
 def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "staging") -> SuiteRun:
     """Validates `<schema>.<suite.table>` against the suite; all computation happens in DuckDB."""
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
     # GX reads through cursors of `con`, which see committed data only: callers must not hold a transaction.
     total_rows = con.execute(f"select count(*) from {schema}.{suite.table}").fetchone()[0]
 
-    generic = [e for e in suite.expectations if e.meta.get("generic_check")]
+    measured = [e for e in suite.expectations if e.type != BATCH_VOLUME]  # the volume check is ours (run.py)
+    generic = [e for e in measured if e.meta.get("generic_check")]
     generic_counts = count_generic_checks(con, generic, f"{schema}.{suite.table}")
-    own = tuple(e for e in suite.expectations if not e.meta.get("generic_check"))
+    own = tuple(e for e in measured if not e.meta.get("generic_check"))
     if not own:
         results = [_generic_result(e, generic_counts[e.check_name], suite.table, total_rows) for e in generic]
         return SuiteRun(results=results, gx_result=None)
+
+    # GX is imported only when a suite has expectations of its own (the import alone costs seconds).
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     context, datasource = ephemeral_context(con)
     with warnings.catch_warnings():
@@ -104,7 +109,7 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, schema: str = "
         _generic_result(e, generic_counts[e.check_name], suite.table, total_rows)
         if e.check_name in generic_counts
         else _to_check_result(e, by_name.get(e.check_name), suite.table, total_rows)
-        for e in suite.expectations
+        for e in measured
     ]
     return SuiteRun(results=results, gx_result=gx_result)
 
@@ -198,10 +203,14 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
 
 
 def judge(expectation: ExpectationDef, failing: int | None, total_rows: int) -> str:
-    """`pass` or `fail`: over the threshold fails; a check that could not count fails; a shape check (columns,
-    types) fails on any failure, and so does a check measuring a staging rule (any row breaking it is a bug)."""
+    """`pass`, `fail` or `not_applicable`: over the threshold fails; a check that could not count fails; a shape
+    check (columns, types) fails on any failure, and so does a check measuring a staging rule (any row breaking it
+    is a bug). A row check of an empty table judges nothing: it is not applicable rather than a pass (a shape check
+    still applies: an empty table can lack a column)."""
     if failing is None:
         return "fail"
+    if total_rows == 0 and failing == 0 and expectation.type not in _TABLE_LEVEL:
+        return NOT_APPLICABLE
     if failing and (expectation.type in _TABLE_LEVEL or expectation.staging_rule):
         return "fail"
     pct = 100.0 * failing / total_rows if total_rows else 0.0

@@ -1,4 +1,4 @@
-"""The built-in dashboard: one self-contained HTML file (data, script and styles inlined; no network).
+"""The built-in dashboard: one self-contained HTML file (charts as inline SVG, styles inlined; no script, no network).
 
 It reads the marts only (already de-identified and suppressed), from the warehouse (`marts.*`) or from a
 published snapshot (the catalog of `marts.duckdb` is also called `marts`, so the same queries work).
@@ -6,15 +6,17 @@ published snapshot (the catalog of `marts.duckdb` is also called `marts`, so the
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import jinja2
 
+from pipelines.contract.flags import PRIMARY_FLAGS
 from pipelines.marts.build import MartInputError
 from pipelines.marts.suppression import SMALL_MAX, SUPPRESSED_LABEL
+from pipelines.reports.charts import content_security_policy, count_text, figure_html
+from pipelines.reports.dashboard_charts import dashboard_charts
 from pipelines.reports.version_diff import read_version_diff
 from pipelines.warehouse import atomic_write_text, connect
 
@@ -23,7 +25,7 @@ DASHBOARD_FILE = "dashboard.html"
 
 
 def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
-    """Everything the page shows, as plain JSON-able values (suppressed counts are None)."""
+    """Everything the page shows, as plain values read from the marts (suppressed counts are None)."""
     found = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'run_info' and (schema_name = 'marts' "
         "or database_name = 'marts')"
@@ -35,14 +37,25 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
         "select run_id, batch_id, phenotype_version, strftime(built_at, '%Y-%m-%d %H:%M:%S UTC') "
         "as built_at from marts.run_info",
     )
-    attrition = _rows(con, "select step_number, step, patients from marts.attrition order by step_number")
+    attrition = _rows(
+        con, "select step_number, step, patients, patients_suppressed from marts.attrition order by step_number"
+    )
     prevalence = _rows(
         con,
-        "select flag, flag_label, flag_group, breakdown, group_value, patients_with_flag, patients_in_group "
+        "select flag, flag_label, flag_group, breakdown, group_value, patients_with_flag, patients_in_group, "
+        "patients_with_flag_suppressed, patients_in_group_suppressed "
         "from marts.flag_prevalence order by flag_order, breakdown, group_value",
     )
-    overall = {r["flag"]: r for r in prevalence if r["breakdown"] == "overall"}
-    any_primary = overall.get("any_primary_risk", {})
+    overall = [r for r in prevalence if r["breakdown"] == "overall"]
+    any_primary = next((r for r in overall if r["flag"] == "any_primary_risk"), {})
+    periods = _rows(
+        con,
+        "select grain, period, first_month, last_month, new_cramp_patients, cohort_size, "
+        "new_cramp_patients_suppressed, cohort_size_suppressed from marts.cohort_periods order by first_month",
+    )
+    months = con.execute(
+        "select count_if(new_cramp_patients_suppressed), count(*) from marts.cohort_monthly"
+    ).fetchone()
     return {
         "meta": meta[0] if meta else {},
         "headline": {
@@ -50,22 +63,23 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
             "cohort_patients": any_primary.get("patients_in_group"),
             "any_primary_risk": any_primary.get("patients_with_flag"),
         },
-        "cohort_monthly": _rows(
-            con, "select month, new_cramp_patients, cohort_size from marts.cohort_monthly order by month"
-        ),
-        "prevalence": prevalence,
+        "periods": periods,
+        "grain": periods[0]["grain"] if periods else "month",
+        "months": months if months and months[1] else None,
+        "overall": overall,
+        "breakdowns": [r for r in prevalence if r["flag"] == "any_primary_risk" and r["breakdown"] != "overall"],
         "overlap": _rows(
             con,
-            "select combination, primary_flags_set, patients from marts.risk_factor_overlap "
-            "order by primary_flags_set, combination",
+            "select combination, " + ", ".join(PRIMARY_FLAGS) + ", primary_flags_set, patients, patients_suppressed "
+            "from marts.risk_factor_overlap order by primary_flags_set, combination",
         ),
-        "care_gaps": _rows(con, "select gap, patients from marts.care_gap_totals order by gap"),
-        "care_gaps_monthly": _rows(con, "select gap, month, patients from marts.care_gaps_monthly order by gap, month"),
+        "care_gaps": _rows(con, "select gap, patients, patients_suppressed from marts.care_gap_totals order by gap"),
         "attrition": attrition,
         "dq": _rows(
             con,
             "select source_batch_id, rows_read, rows_loaded, rows_quarantined, rows_superseded, rows_held, "
-            "checks_run, checks_failed from marts.dq_batch_summary order by source_batch_id",
+            "checks_run, error_checks_failed, warn_checks_failed from marts.dq_batch_summary "
+            "order by source_batch_id",
         ),
         "version_diff": read_version_diff(con),
         "suppressed_label": SUPPRESSED_LABEL,
@@ -74,18 +88,17 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def render_dashboard(data: dict, generated_at: datetime | None = None) -> str:
-    """The HTML text of the dashboard for `data` (see `dashboard_data`)."""
+    """The HTML text of the dashboard for `data` (see `dashboard_data`): no script, styles allowed by hash."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    env.filters["count"] = _display_count
-    # `</` inside inlined JSON would end the <script> element early.
-    payload = json.dumps(data, default=str, sort_keys=True).replace("</", "<\\/")
+    env.filters["count"] = count_text
+    styles = (TEMPLATES / "dashboard.css").read_text()
     return env.get_template("dashboard.html.j2").render(
         data=data,
-        payload=payload,
-        script=(TEMPLATES / "dashboard.js").read_text(),
-        styles=(TEMPLATES / "dashboard.css").read_text(),
+        figures=[figure_html(chart) for chart in dashboard_charts(data)],
+        styles=styles,
+        csp=content_security_policy(styles),
         generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC"),
     )
 
@@ -102,10 +115,6 @@ def rebuild_dashboard(db_path: Path, out_dir: Path) -> Path:
     """
     with connect(db_path, read_only=True) as con:
         return write_dashboard(con, out_dir)
-
-
-def _display_count(value: int | None) -> str:
-    return SUPPRESSED_LABEL if value is None else f"{value:,}"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.contract.synthea import LAYOUTS
 from tests.ingest_helpers import base_encounters, base_patients, materialize_ingest, query, write_table
 
 REAL_SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea_real_a"
@@ -150,7 +151,12 @@ def test_each_defect_class_is_quarantined_with_its_reason_and_line(tmp_path: Pat
     ("change", "message"),
     [
         ("missing_file", "conditions.csv: required file missing in batch b1"),
-        ("missing_column", "observations.csv: required column CODE missing"),
+        (
+            "missing_column",
+            "observations.csv: required column CODE missing (expected header: "
+            + ",".join(LAYOUTS["observations"].columns)
+            + ")",
+        ),
         ("empty_file", "patients.csv: empty file, no header row"),
     ],
 )

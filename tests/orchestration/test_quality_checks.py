@@ -8,7 +8,7 @@ import sys
 import dagster as dg
 
 from pipelines import EXPECTATIONS_DIR, PROJECT_ROOT
-from pipelines.contract.suites import load_suites
+from pipelines.contract.suites import BATCH_VOLUME, load_suites
 from pipelines.orchestration.assets.quality import build_quality_checks
 from pipelines.orchestration.assets.reports import build_data_quality_report
 
@@ -17,7 +17,13 @@ def test_every_expectation_is_a_check_on_its_staging_asset_and_errors_block():
     checks = build_quality_checks(EXPECTATIONS_DIR)
     suites = load_suites(EXPECTATIONS_DIR)
     specs = {(s.asset_key.to_user_string(), s.name): s for c in checks for s in c.check_specs}
-    expected = {(f"staging_{t}", e.check_name): e for t, suite in suites.items() for e in suite.expectations}
+    # per-batch checks (the volume check) sit on the batch-partitioned raw asset, the others on staging
+    expected = {
+        (f"{'raw' if e.type == BATCH_VOLUME else 'staging'}_{t}", e.check_name): e
+        for t, suite in suites.items()
+        for e in suite.expectations
+    }
+    assert {name for asset, name in expected if asset.startswith("raw_")}, "no per-batch check"
     assert set(specs) == set(expected)
     for key, spec in specs.items():
         assert spec.blocking == (expected[key].severity == "error"), key

@@ -1,5 +1,7 @@
 """The dashboard: one self-contained file, opened from disk by a real headless Chromium with networking off."""
 
+import csv
+import io
 import json
 import re
 import struct
@@ -8,7 +10,9 @@ import dagster as dg
 import duckdb
 import pytest
 from browser import CHROMIUM, ensure_chromium, open_page
+from dashboard_probe import CHARTS, PROBE
 from marts_synthetic import build_warehouse, write_cohort
+from page_actions import Download, drive_page
 
 from pipelines import PROJECT_ROOT
 from pipelines.marts.build import MartInputError, build_marts
@@ -18,32 +22,6 @@ from pipelines.reports.dashboard import rebuild_dashboard, write_dashboard
 from tests.harness import pipeline_resources
 
 ARTIFACTS = PROJECT_ROOT / "warehouse" / "test-artifacts"
-CHARTS = ("cohort_size", "new_patients", "prevalence", "overlap", "age_band", "sex", "care_gaps", "attrition")
-# Everything the test reads from the rendered page, as JSON.
-PROBE = """JSON.stringify({
-  rendered: document.body.dataset.rendered === "true",
-  charts: [...document.querySelectorAll("figure.chart")].map(f => ({
-    name: f.dataset.chart,
-    title: f.querySelector("h2").textContent.trim(),
-    marks: f.querySelectorAll("svg .mark:not(.legend-key)").length,
-    suppressedMarks: f.querySelectorAll("svg .mark.suppressed").length,
-    axisLabels: [...f.querySelectorAll("svg .axis-label")].map(t => t.textContent),
-    suppressedLabels: [...f.querySelectorAll("svg text")].filter(t => t.textContent === "<11").length,
-    empty: f.querySelectorAll("svg .empty").length,
-  })),
-  headline: Object.fromEntries([...document.querySelectorAll("[data-headline]")]
-    .map(e => [e.dataset.headline, e.textContent.trim()])),
-  version: document.getElementById("phenotype-version").textContent.trim(),
-  runTime: document.getElementById("run-time").textContent.trim(),
-  note: document.getElementById("suppression-note").textContent.replace(/\\s+/g, " ").trim(),
-  scripts: [...document.scripts].map(s => s.src),
-  links: [...document.querySelectorAll("link, img, iframe")].length,
-  diffState: document.getElementById("version-diff").dataset.state,
-  diff: [...document.querySelectorAll("#diff-table tbody tr")]
-    .map(r => [r.dataset.flag, ...[...r.querySelectorAll("td")].slice(1).map(td => td.textContent.trim())]),
-})"""
-
-
 @pytest.fixture(scope="session")
 def chromium():
     reason = ensure_chromium()
@@ -84,9 +62,8 @@ def test_dashboard_file_is_self_contained_and_free_of_identifiers(published):
         assert not leaked, column
 
 
-def _payload(html: str) -> dict:
-    data = json.loads(re.search(r'id="dashboard-data">(.*?)</script>', html, re.S).group(1))
-    return data
+def _without_generation_time(html: str) -> str:
+    return re.sub(r"page generated [0-9: -]+UTC", "", html)
 
 
 def test_report_from_the_warehouse_equals_the_published_dashboard(published, tmp_path):
@@ -94,11 +71,27 @@ def test_report_from_the_warehouse_equals_the_published_dashboard(published, tmp
     root, _ = published
     page = rebuild_dashboard(root / "warehouse.duckdb", tmp_path / "out")
     assert page == tmp_path / "out" / "dashboard.html"
-    assert _payload(page.read_text()) == _payload((root / "reports" / "dashboard.html").read_text())
+    assert _without_generation_time(page.read_text()) == _without_generation_time(
+        (root / "reports" / "dashboard.html").read_text()
+    )
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     with pytest.raises(MartInputError, match="run the pipeline"):
         rebuild_dashboard(empty, tmp_path / "out2")
+
+
+def _mart_csv(root, sql: str) -> str:
+    """The rows of a published mart as the page's CSV download must hold them (CRLF, hidden counts empty)."""
+    with duckdb.connect(str(root / "published" / "marts.duckdb"), read_only=True) as con:
+        cursor = con.execute(sql)
+        header = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in row])
+    return out.getvalue()
 
 
 def test_dashboard_in_headless_chromium(published, chromium):
@@ -112,13 +105,20 @@ def test_dashboard_in_headless_chromium(published, chromium):
     assert report.errors == []
     assert report.requests == [page.resolve().as_uri()]  # the page itself, nothing else
     probe = json.loads(report.value)
-    assert probe["rendered"] and probe["scripts"] == ["", ""] and probe["links"] == 0
+    assert probe["scripts"] == 0 and probe["links"] == 0 and probe["definitionLink"]
 
     charts = {c["name"]: c for c in probe["charts"]}
     assert tuple(charts) == CHARTS
     for chart in charts.values():
-        assert chart["title"] and chart["marks"] > 0, chart
-        assert len(chart["axisLabels"]) == 2 and all(chart["axisLabels"]), chart
+        assert chart["title"] and chart["download"] and chart["table"], chart
+        # every chart has marks, or says that the small-cell rule hides all of its cells
+        if chart["empty"]:
+            assert chart["published"] == 0 and chart["note"], chart
+            continue
+        assert chart["role"] == "img" and chart["accessibleName"] == chart["title"], chart
+        assert chart["published"] > 0 and chart["tooltips"] >= chart["published"] + chart["hidden"], chart
+        if chart["hidden"]:
+            assert "small-cell rule" in chart["note"], chart
 
     # headline numbers equal the published marts
     staged = _snapshot(root, "select patients from marts.attrition where step_number = 1")[0][0]
@@ -138,16 +138,26 @@ def test_dashboard_in_headless_chromium(published, chromium):
     assert probe["version"] == version and probe["runTime"].startswith(built_at)
     assert "<11" in probe["note"] and "1 to 10" in probe["note"]
 
-    # one mark per mart row, and suppressed cells drawn as hatched stubs labelled <11
+    # one mark per published mart cell, one grey tick per hidden one; the tables show the mart values
+    periods = _snapshot(root, "select period, new_cramp_patients from marts.cohort_periods order by first_month")
+    assert charts["new_patients"]["table"] == [[p, _shown(n)] for p, n in periods]
+    assert charts["new_patients"]["published"] == sum(n is not None for _, n in periods)
+    assert charts["new_patients"]["hidden"] == sum(n is None for _, n in periods)
     overlap = _snapshot(root, "select count(*), count_if(suppressed) from marts.risk_factor_overlap")[0]
-    assert charts["overlap"]["marks"] == overlap[0]
-    assert charts["overlap"]["suppressedMarks"] == charts["overlap"]["suppressedLabels"] == overlap[1] > 0
-    flags = _snapshot(root, "select count(*) from marts.flag_prevalence where breakdown = 'overall'")[0][0]
-    assert charts["prevalence"]["marks"] == flags
-    months = _snapshot(root, "select count(*), count_if(new_cramp_patients_suppressed) from marts.cohort_monthly")[0]
-    assert charts["new_patients"]["marks"] == months[0] and charts["new_patients"]["suppressedMarks"] == months[1]
-    steps = _snapshot(root, "select count(*) from marts.attrition")[0][0]
-    assert charts["attrition"]["marks"] == steps
+    assert charts["overlap"]["published"] == overlap[0] - overlap[1]
+    assert charts["overlap"]["hidden"] == overlap[1] > 0
+    flags = _snapshot(
+        root,
+        "select count_if(patients_with_flag is not null), count_if(patients_with_flag is null) "
+        "from marts.flag_prevalence where breakdown = 'overall' and flag <> 'any_primary_risk'",
+    )[0]
+    assert (charts["prevalence"]["published"], charts["prevalence"]["hidden"]) == flags
+    steps = _snapshot(root, "select patients from marts.attrition where step_number <= 3 order by step_number")
+    assert [row[2] for row in charts["attrition"]["table"]] == [_shown(n) for (n,) in steps]
+    assert charts["attrition"]["table"][1][3] == _shown(steps[0][0] - steps[1][0])  # excluded = before - remaining
+    gaps = _snapshot(root, "select count(*) from marts.care_gap_totals")[0][0]
+    assert len(charts["care_gaps"]["table"]) == gaps
+    assert "calcium_not_checked" not in json.dumps(charts["care_gaps"]["table"])  # clinical words, not ids
 
     # the latest phenotype version change: every flag that moved (or may hide a move), entered and left
     moves = _snapshot(
@@ -164,6 +174,35 @@ def test_dashboard_in_headless_chromium(published, chromium):
     assert width >= 800 and height >= 1000
 
 
+def test_dashboard_csv_download_is_the_mart_rows_and_no_policy_is_violated(published, chromium):
+    root, _ = published
+    page = root / "reports" / "dashboard.html"
+    report = drive_page(
+        page,
+        [
+            Download("periods", 'figure[data-chart="new_patients"] a[download]'),
+            Download("overlap", 'figure[data-chart="overlap"] a[download]'),
+        ],
+    )
+    assert report.errors == [] and report.csp_violations == []
+    assert report.requests == [page.resolve().as_uri()]
+    periods = report.values["periods"]
+    grain = _snapshot(root, "select any_value(grain) from marts.cohort_periods")[0][0]
+    assert periods["state"] == "completed" and periods["filename"] == f"new_cramp_patients_per_{grain}.csv"
+    assert periods["text"] == _mart_csv(
+        root,
+        "select grain, period, first_month, last_month, new_cramp_patients, new_cramp_patients_suppressed "
+        "from marts.cohort_periods order by first_month",
+    )
+    overlap = report.values["overlap"]
+    assert overlap["state"] == "completed" and overlap["filename"] == "risk_factor_overlap.csv"
+    assert overlap["text"] == _mart_csv(
+        root,
+        "select combination, hypocalcemia, neuropathy, pad, pregnancy, primary_flags_set, patients, "
+        "patients_suppressed from marts.risk_factor_overlap order by primary_flags_set, combination",
+    )
+
+
 def test_empty_cohort_dashboard_renders_without_errors(tmp_path, chromium):
     db = tmp_path / "w.duckdb"
     build_warehouse(db, patients=30, seed=2)
@@ -178,6 +217,7 @@ def test_empty_cohort_dashboard_renders_without_errors(tmp_path, chromium):
     report = open_page(page, PROBE)
     assert report.errors == [] and report.requests == [page.resolve().as_uri()]
     charts = {c["name"]: c for c in json.loads(report.value)["charts"]}
-    for name in ("cohort_size", "new_patients", "prevalence", "age_band", "sex", "care_gaps"):
-        assert charts[name]["empty"] == 1, name
-    assert charts["overlap"]["marks"] == 16 and charts["attrition"]["marks"] > 0
+    for name in ("new_patients", "cohort_size", "prevalence", "primary_flags", "age_band", "sex", "care_gaps"):
+        assert charts[name]["empty"] and charts[name]["published"] == 0, name
+    # 16 combinations of zero patients are published zeros; attrition shows the extract and two empty steps
+    assert charts["overlap"]["published"] == 16 and charts["attrition"]["published"] == 3

@@ -17,7 +17,8 @@ from pipelines.faults import fault_point
 from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.resources import DuckDBWarehouse
-from pipelines.warehouse import row_count
+from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
+from pipelines.warehouse import row_count, table_exists
 
 GROUP = "cohort"
 # The cohort reads staging only once the run's batch is accepted (all its files loaded, its blocking checks passed).
@@ -49,11 +50,13 @@ def _cohort_asset(asset: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"duckdb"},
         description=f"{table_contract(table).grain[:1].upper()}{table_contract(table).grain[1:]} ({table}).",
+        metadata=table_definition_metadata(table),
     )
     def build(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         extra: dict[str, object] = {}
         with warehouse.connect() as con:
             counts = build_asset(con, asset)
+            extra.update(row_count_metadata(con, table))
             version = con.execute("select phenotype_version from ref.phenotype_version").fetchone()[0]
             if asset == "lab_results":
                 # lab rows excluded from flagging stay in staging; their counts travel with the asset
@@ -70,13 +73,19 @@ def _cohort_asset(asset: str) -> dg.AssetsDefinition:
 cohort_assets = {asset: _cohort_asset(asset) for asset in ASSET_MODELS}
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb"}, deps=[cohort_assets["patient_flags"]])
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb"},
+    deps=[cohort_assets["patient_flags"]],
+    metadata=table_definition_metadata("cohort.version_diff"),
+)
 def version_diff(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     """cohort.version_diff when this run's phenotype version differs from the previous run's (kept otherwise);
     this run's flags become the baseline of the next comparison."""
     with warehouse.connect() as con:
         batch_id = BatchContext.from_tags(context.run.tags).batch_or_latest(con)
         outcome = record_version_diff(con, run_id=context.run.run_id, batch_id=batch_id)
+        counted = row_count_metadata(con, "cohort.version_diff") if table_exists(con, "cohort.version_diff") else {}
     if outcome.previous_version is None:
         state = "first run of this warehouse: nothing to compare with"
     elif outcome.version_changed:
@@ -84,6 +93,7 @@ def version_diff(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) 
     else:
         state = "same version as the previous run: the last diff is kept"
     metadata: dict[str, object] = {
+        **counted,
         "phenotype_version": outcome.current_version,
         "previous_version": outcome.previous_version or "",
         "state": state,

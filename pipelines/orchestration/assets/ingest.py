@@ -15,6 +15,7 @@ from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.partitions import batch_partitions
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -62,6 +63,16 @@ def landed_batch(
     )
 
 
+# The lineage columns `raw.<file>` adds to the file's own (ingest/raw_views.py).
+RAW_LINEAGE = {
+    "_extra_columns": "varchar",
+    "_batch_id": "varchar",
+    "_source_file": "varchar",
+    "_source_line": "bigint",
+    "_loaded_at": "timestamp",
+}
+
+
 def _raw_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"raw_{name}",
@@ -70,6 +81,13 @@ def _raw_asset(name: str) -> dg.AssetsDefinition:
         group_name="ingest",
         kinds={"duckdb"},
         description=f"One row per landed row of {name}.csv, all text, per batch (raw.{name}).",
+        metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(c, "varchar") for c in LAYOUTS[name].columns]
+                + [dg.TableColumn(c, kind, description="lineage") for c, kind in RAW_LINEAGE.items()]
+            ),
+            "dagster/table_name": f"raw.{name}",
+        },
     )
     def raw_file(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
@@ -82,7 +100,13 @@ def _raw_asset(name: str) -> dg.AssetsDefinition:
             raise batch_failure(exc) from exc
         if inspection.files[name].path is None:
             context.log.info(f"{name}.csv absent in batch {context.partition_key}: no rows (optional file)")
-        return dg.MaterializeResult(metadata={"rows_loaded": result.rows_loaded, "rows_rejected": result.rows_rejected})
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/partition_row_count": result.rows_loaded,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+            }
+        )
 
     return raw_file
 
@@ -101,6 +125,7 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
         group_name="staging",
         kinds={"duckdb"},
         description=f"One current row per natural key of {name}, typed, newest batch wins (staging.{name}).",
+        metadata=table_definition_metadata(f"staging.{name}"),
     )
     def staging_file(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
@@ -110,10 +135,12 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 batch_id = BatchContext.from_tags(context.run.tags).batch_id
                 result = lifecycle.build_staging(con, name, batch_id, paths.max_quarantine_share, rules)
+                counted = row_count_metadata(con, f"staging.{name}")
         except BatchError as exc:
             raise batch_failure(exc) from exc
         return dg.MaterializeResult(
             metadata={
+                **counted,
                 "rows": result.rows_staged,
                 "rows_quarantined": result.rows_quarantined,
                 "rows_superseded": result.rows_superseded,

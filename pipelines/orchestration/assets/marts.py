@@ -2,6 +2,7 @@
 snapshot. Their upstream assets are the cohort assets building the tables the marts' SQL reads."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,7 @@ from pipelines.marts.publish import publish_snapshot
 from pipelines.marts.specs import MART_NAMES, MARTS
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.table_metadata import table_definition_metadata
 
 GROUP = "marts"
 # Python-built tables the marts read, and the asset writing them.
@@ -36,7 +38,12 @@ def _description(name: str) -> str:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            key, description=_description(key.path[-1]), group_name=GROUP, kinds={"duckdb"}, deps=cohort_inputs()
+            key,
+            description=_description(key.path[-1]),
+            group_name=GROUP,
+            kinds={"duckdb"},
+            deps=cohort_inputs(),
+            metadata=table_definition_metadata(f"marts.{key.path[-1]}"),
         )
         for key in MART_KEYS
     ],
@@ -66,6 +73,7 @@ def marts(
         yield dg.MaterializeResult(
             asset_key=["marts", name],
             metadata={
+                "dagster/row_count": rows[name],
                 "rows": rows[name],
                 "rows_with_suppressed_cells": suppressed.get(name, 0),
                 # cells the disclosure audit hid because other published counts would give a hidden one away
@@ -76,7 +84,12 @@ def marts(
         )
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb", "parquet"}, deps=MART_KEYS)
+# The snapshot BI tools read is refreshed at least daily (the daily_refresh schedule): older than a day, Dagster
+# shows it as late; older than two, as failing its freshness.
+SNAPSHOT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
+
+
+@dg.asset(group_name=GROUP, kinds={"duckdb", "parquet"}, deps=MART_KEYS, freshness_policy=SNAPSHOT_FRESHNESS)
 def published_snapshot(warehouse: DuckDBWarehouse, paths: PipelinePaths) -> dg.MaterializeResult:
     """One read-only snapshot of all marts (DuckDB file + Parquet), swapped in atomically after a good run."""
     with warehouse.connect() as con:
