@@ -3,13 +3,13 @@ batches: the reason reaches the outcome, the run summary and the batch row."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import duckdb
 from run_helpers import SAMPLE, settings_under
 
+from pipelines.operations.summary import format_outcome_line, summary_document
 from pipelines.orchestration.runner import run_batch
 
 FIRST, SECOND = "2026-05-31", "2026-06-30"
@@ -31,15 +31,17 @@ def _batch_row(settings, batch_id: str) -> tuple[str, str]:
 def test_first_batch_full_next_incremental_and_full_on_request(tmp_path: Path) -> None:
     settings = settings_under(tmp_path / "w")
     first = _run(settings, FIRST)
-    assert (first.processing_path, first.processing_reason) == ("full", "first build of this warehouse's staging tables")
+    assert first.processing_path == "full"
+    assert first.processing_reason == "first build of this warehouse's staging tables"
 
     second = _run(settings, SECOND)
     assert second.processing_path == "incremental"
     # the sample's second batch re-delivers some patients: they, and only a few others, are rebuilt
     assert 0 < second.patients_in_scope < first.cohort_size * 10
     assert _batch_row(settings, SECOND) == ("incremental", second.processing_reason)
-    summary = json.loads(Path(sorted(settings.runs_dir.glob(f"*_{SECOND}_*.json"))[-1]).read_text())
+    summary = summary_document(second)  # what the run summary file and the ledger's after-run routine write
     assert summary["processing_path"] == "incremental" and summary["patients_in_scope"] == second.patients_in_scope
+    assert format_outcome_line(second).endswith("path=incremental")
 
     again = _run(settings, SECOND, full=True)
     assert (again.processing_path, again.processing_reason) == ("full", "full rebuild requested")
