@@ -62,7 +62,7 @@ def choose_path(con: duckdb.DuckDBPyConnection, full_requested: bool, signature:
             return FULL, "no record of the cohort's last build"
         return FULL, (
             "the cohort was built over other batches or other definitions (SQL, value sets, suites, code-system "
-            f"map or version) than now: {', '.join(stale)}"
+            f"map, the package's version or code) than now: {', '.join(stale)}"
         )
     return INCREMENTAL, "the warehouse holds every accepted batch under the same definitions"
 
