@@ -26,7 +26,7 @@ SAMPLE = ROOT / "data_samples" / "synthea_sample"
 VOLATILE = {"run_id", "_loaded_at", "loaded_at", "registered_at", "quarantined_at", "computed_at", "checked_at",
             "state_changed_at", "state_run_id", "processed_at", "published_at", "built_at", "source_dir",
             "summary_path", "recorded_at", "diffed_at",
-            "accepted_batches"}  # cohort.build_state: a digest of the batches and when each was accepted
+            "accepted_batches"}  # dq.cohort_builds: a digest of the batches and when each was accepted
 # History that a killed attempt legitimately adds to (one row per check per run, one per batch run, one per run
 # that reached the version-diff step), and the scope of a batch's last run: a run after a kill that had accepted
 # the batch takes the full path (no scope) where a clean run took the incremental one, with equal outputs.

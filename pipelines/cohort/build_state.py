@@ -1,4 +1,4 @@
-"""`cohort.build_state`: which accepted batches, under which definitions, each phenotype asset last built over.
+"""`dq.cohort_builds`: which accepted batches, under which definitions, each phenotype asset last built over.
 
 An incremental run recomputes only the patients its batch can change, which is right only when every cohort
 table was built over exactly the batches accepted before it, with the same SQL, value sets and suites. Each
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.warehouse import table_exists
+from pipelines.warehouse import ensure_bookkeeping, table_exists
 
-TABLE = "cohort.build_state"
+TABLE = "dq.cohort_builds"
 
 
 def accepted_batches_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -32,11 +32,7 @@ def accepted_batches_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 def record_build(con: duckdb.DuckDBPyConnection, asset: str, signature: str) -> None:
     """The asset's tables now hold the accepted batches under the definitions `signature` names."""
-    con.execute("create schema if not exists cohort")
-    con.execute(
-        f"create table if not exists {TABLE} "
-        "(asset varchar primary key, signature varchar, accepted_batches varchar, built_at timestamp)"
-    )
+    ensure_bookkeeping(con, (TABLE,))
     con.execute(
         f"insert or replace into {TABLE} values (?, ?, ?, now()::timestamp)",
         [asset, signature, accepted_batches_fingerprint(con)],
@@ -56,3 +52,7 @@ def stale_assets(con: duckdb.DuckDBPyConnection, assets: list[str], signature: s
         ).fetchall()
     }
     return [asset for asset in assets if asset not in fresh]
+
+
+def builds_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    return table_exists(con, TABLE) and bool(con.execute(f"select count(*) from {TABLE}").fetchone()[0])

@@ -147,6 +147,9 @@ def build_staging_table(
             ).fetchone()
             failing = con.execute("select count(*) from _rule_failures").fetchone()[0] if rules else 0
             refresh_reconciliation(con, name)
+        if name == "encounters" and not scope.is_full:
+            # Only now: the rows replaced above are those of the scope the candidates were read for.
+            widen_scope_to_encounter_copies(con, scope)
     finally:
         con.execute(f"drop table if exists {candidates}")
         for table in ("_rejected", "_superseded", "_rule_failures", CANDIDATE_LINES, CANDIDATE_ENCOUNTERS):
@@ -156,16 +159,16 @@ def build_staging_table(
 
 
 def _remember_candidates(con: duckdb.DuckDBPyConnection, name: str, candidates: str, scope: Scope) -> None:
-    """The lines a scoped build read (and, for encounters, the encounters; their patients join the scope)."""
+    """The lines a scoped build read (and, for encounters, the encounters and their patients, who join the scope
+    once the encounters are swapped in)."""
     con.execute(
         f"create or replace temp table {CANDIDATE_LINES} as select _batch_id, _source_line from {candidates}"
     )
     if name == "encounters":
         con.execute(
             f"create or replace temp table {CANDIDATE_ENCOUNTERS} as "
-            f"select distinct encounter_id from {candidates} where encounter_id is not null"
+            f"select distinct encounter_id, patient_id from {candidates} where encounter_id is not null"
         )
-        widen_scope_to_encounter_copies(con, candidates, scope)
 
 
 def _set_rejects_aside(con: duckdb.DuckDBPyConnection, candidates: str) -> None:

@@ -115,10 +115,11 @@ def _home_has(con: duckdb.DuckDBPyConnection, home: str, table: str) -> bool:
     )
 
 
-def widen_scope_to_encounter_copies(con: duckdb.DuckDBPyConnection, candidates: str, scope: Scope) -> int:
-    """After the encounters build has read every copy of its encounters: their patients join the scope (a
-    patient's event at an encounter now staged under another patient no longer resolves). Returns how many."""
-    return add_to_scope(con, scope.batch_id, f"select distinct patient_id from {candidates}")
+def widen_scope_to_encounter_copies(con: duckdb.DuckDBPyConnection, scope: Scope) -> int:
+    """After the encounters build has swapped in every copy of its encounters: their patients join the scope of
+    the event tables and the cohort (a patient's event at an encounter now staged under another patient no longer
+    resolves). Not before: the encounters build replaces the rows of the scope it read. Returns how many."""
+    return add_to_scope(con, scope.batch_id, f"select distinct patient_id from temp.{CANDIDATE_ENCOUNTERS}")
 
 
 def staged_rows_replaced(name: str, scope: Scope) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import SQL_DIR
-from pipelines.cohort.build_state import stale_assets
+from pipelines.cohort.build_state import builds_recorded, stale_assets
 from pipelines.cohort.models import ASSET_MODELS
 from pipelines.contract.scope import ALL_PATIENTS, FULL, INCREMENTAL, Scope
 from pipelines.contract.synthea import LAYOUTS
@@ -58,8 +58,8 @@ def choose_path(con: duckdb.DuckDBPyConnection, full_requested: bool, signature:
         return FULL, "first build of this warehouse's staging tables"
     stale = stale_assets(con, list(ASSET_MODELS), signature)
     if stale:
-        if not table_exists(con, "cohort.build_state"):
-            return FULL, "no record of the cohort's last build"
+        if not builds_recorded(con):
+            return FULL, "no record of the cohort's last build (a warehouse built before incremental runs)"
         return FULL, (
             "the cohort was built over other batches or other definitions (SQL, value sets, suites, code-system "
             f"map, the package's version or code) than now: {', '.join(stale)}"

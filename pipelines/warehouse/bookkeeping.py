@@ -108,6 +108,14 @@ TABLES: dict[str, str] = {
         source_line bigint,
         check_name varchar
     """,
+    # one row per phenotype asset: the accepted batches and the definitions its tables were last built over
+    # (cohort/build_state.py; an incremental run needs every asset built over the batches accepted now)
+    "dq.cohort_builds": """
+        asset varchar primary key,
+        signature varchar,
+        accepted_batches varchar,
+        built_at timestamp
+    """,
     # one row per check per run (history: never overwritten)
     "dq.check_results": """
         run_id varchar not null,

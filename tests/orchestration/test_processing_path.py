@@ -66,7 +66,7 @@ def test_changed_definitions_or_an_unfinished_cohort_take_the_full_path(tmp_path
 
     # a run that accepted its batch but stopped before one cohort asset recorded its build
     with duckdb.connect(str(settings.db_path)) as con:
-        con.execute("delete from cohort.build_state where asset = 'care_gaps'")
+        con.execute("delete from dq.cohort_builds where asset = 'care_gaps'")
     unfinished = _run(settings, SECOND)
     assert unfinished.processing_path == "full"
     assert unfinished.processing_reason.endswith("care_gaps")
