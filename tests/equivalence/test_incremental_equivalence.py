@@ -212,3 +212,21 @@ def test_random_batch_sequences_equal_a_full_rebuild(
         event(f"{step.kind} batch: exit {a.exit_code}, A path {a.processing_path}")
         assert_equivalent(pair, f"drawn batch {number} of {len(sequence)}")
     _check_paths(pair)
+
+
+def test_the_comparison_sees_a_changed_row_and_an_unbalanced_reconciliation(pair: Pair) -> None:
+    """The comparison can fail: two copies of one warehouse are equal until a row of A's cohort changes, and an
+    unbalanced reconciliation row is named."""
+    assert_equivalent(pair, "nothing")
+    with duckdb.connect(str(pair.a.db)) as con:
+        con.execute(
+            "update cohort.patient_flags set neuropathy = not neuropathy where patient_id = ?", [pair.pool.active[0]]
+        )
+    with pytest.raises(AssertionError, match=r"cohort\.patient_flags: same \d+ rows count, different contents"):
+        assert_equivalent(pair, "a flag flipped in A")
+    with duckdb.connect(str(pair.b.db)) as con:
+        con.execute(
+            "update dq.batch_reconciliation set rows_loaded = rows_loaded + 1 where source_file = 'patients.csv'"
+        )
+    with pytest.raises(AssertionError, match="b: dq.batch_reconciliation does not balance"):
+        assert_equivalent(pair, "a reconciliation row off by one in B")
