@@ -80,6 +80,7 @@ def producer(table: str) -> str | None:
 # Models that aggregate over every patient: a build for some patients rebuilds them whole, after the others.
 WHOLE_POPULATION = frozenset({"cohort.attrition"})
 SCOPED_DB = "_scoped"  # the private in-memory database of a build for some patients
+SCOPE_PATIENTS = "_scope_patients"  # temp table: the patient ids of a scoped build
 FILTERED_SCHEMAS = ("staging", "intermediate", "cohort")
 
 
@@ -88,8 +89,12 @@ def build_tables(
 ) -> dict[str, int]:
     """Materializes each `schema.table` from `sql/schema/table.sql`, in the given order; returns row counts. With
     a scope of some patients, replaces only their rows (the tables must exist: the first build is a full one)."""
-    if scope.patients is not None:
-        return _build_for_patients(con, tables, scope.patients)
+    if not scope.is_full:
+        con.execute(f"create or replace temp table {SCOPE_PATIENTS} as {scope.patients_query()}")
+        try:
+            return _build_for_patients(con, tables, f"temp.{SCOPE_PATIENTS}")
+        finally:
+            con.execute(f"drop table if exists temp.{SCOPE_PATIENTS}")
     counts = {}
     for table in tables:
         counts[table] = materialize_table(con, table, model_path(table), **_params(table))

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 import duckdb
 
-from pipelines.warehouse import table_exists
+from pipelines.contract.scope import SCOPE_TABLE
+from pipelines.warehouse import read_sql, table_exists
 
 AFFECTED_TABLE = "_affected_patients"  # a temp table: (patient_id varchar primary key)
 
@@ -60,3 +61,39 @@ def affected_patients(
 def _patient_column(stem: str) -> str:
     """The raw column naming the patient: the key of patients.csv, the PATIENT reference of every other file."""
     return '"Id"' if stem == "patients" else "PATIENT"
+
+
+
+def record_affected_patients(
+    con: duckdb.DuckDBPyConnection, batch_id: str, batch_tables: Iterable[tuple[str, str]]
+) -> int:
+    """Adds the patients `batch_tables` (see `affected_patients`) can change to the batch's scope in
+    raw._affected_patients (kept in the warehouse: every step of the run reads it); returns how many were new."""
+    con.execute(read_sql("staging/_macros.sql"))
+    affected_patients(con, batch_tables)
+    return add_to_scope(con, batch_id, f"select patient_id from temp.{AFFECTED_TABLE}")
+
+
+def add_to_scope(con: duckdb.DuckDBPyConnection, batch_id: str, patients_query: str) -> int:
+    """Adds the patients `patients_query` returns (column patient_id) to the batch's scope; returns how many were
+    new."""
+    before = scope_size(con, batch_id)
+    con.execute(
+        f"""
+        insert into {SCOPE_TABLE}
+        select distinct $batch, patient_id
+        from ({patients_query})
+        where patient_id is not null
+            and patient_id not in (select patient_id from {SCOPE_TABLE} where batch_id = $batch)
+        """,
+        {"batch": batch_id},
+    )
+    return scope_size(con, batch_id) - before
+
+
+def scope_size(con: duckdb.DuckDBPyConnection, batch_id: str) -> int:
+    return con.execute(f"select count(*) from {SCOPE_TABLE} where batch_id = ?", [batch_id]).fetchone()[0]
+
+
+def forget_scope(con: duckdb.DuckDBPyConnection, batch_id: str) -> None:
+    con.execute(f"delete from {SCOPE_TABLE} where batch_id = ?", [batch_id])

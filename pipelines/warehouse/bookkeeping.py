@@ -24,7 +24,14 @@ TABLES: dict[str, str] = {
         state varchar default 'accepted',
         state_reason varchar,
         state_run_id varchar,
-        state_changed_at timestamp
+        state_changed_at timestamp,
+        processing_path varchar,
+        processing_reason varchar
+    """,
+    # one row per batch and patient it can change (ingest/affected.py): the scope of an incremental run
+    "raw._affected_patients": """
+        batch_id varchar,
+        patient_id varchar
     """,
     # one row per batch and file: its table in raw_batches and what was read of the delivered file
     "raw._landed_files": """
@@ -93,6 +100,14 @@ TABLES: dict[str, str] = {
         rows_quarantined bigint,
         computed_at timestamp
     """,
+    # one row per staged row and data-quality rule it failed (a row may fail several; it is quarantined for the
+    # first): what dq.staging_rule_counts counts, kept per row so that a build for some patients updates it
+    "dq.staging_rule_failures": """
+        source_file varchar,
+        batch_id varchar,
+        source_line bigint,
+        check_name varchar
+    """,
     # one row per check per run (history: never overwritten)
     "dq.check_results": """
         run_id varchar not null,
@@ -133,6 +148,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("state_reason", "varchar"),
         ("state_run_id", "varchar"),
         ("state_changed_at", "timestamp"),
+        ("processing_path", "varchar"),  # incremental / full (ingest/processing_path.py)
+        ("processing_reason", "varchar"),
     ),
     "raw._landed_files": tuple(
         (column, kind)

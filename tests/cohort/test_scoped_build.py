@@ -49,9 +49,12 @@ def _build_both(vignette_db: Path, tmp_path: Path, scope_leaves_out: int) -> dic
     with duckdb.connect(str(copy)) as con:
         tables = cohort_tables(con)
         changed = _change_some_patients(con)
-        con.execute("create table staging.changed_patients as select unnest(?::varchar[]) as patient_id",
-                    [changed[scope_leaves_out:]])
-        build_phenotype(con, Scope("staging.changed_patients"))  # the incremental path
+        con.execute("create schema if not exists raw")
+        con.execute("create table if not exists raw._affected_patients (batch_id varchar, patient_id varchar)")
+        con.execute(
+            "insert into raw._affected_patients select 'b1', unnest(?::varchar[])", [changed[scope_leaves_out:]]
+        )
+        build_phenotype(con, Scope("b1"))  # the incremental path
         con.execute("create schema scoped")
         for table in tables:
             con.execute(f"create table scoped.{table.replace('.', '__')} as select * from {table}")
