@@ -38,11 +38,18 @@ BASE_ID = "2026-01-15"
 # Tiny batches with a defect row or two are mostly quarantine by share; the limit is the same on both sides.
 MAX_QUARANTINE_SHARE = "0.6"
 
-# What must be equal, table by table: every table of these schemas, plus the lineage bookkeeping of ingest.
-# Not compared: dq.check_results and dq.staging_rule_counts (measurements of what one run judged: an incremental
-# run judges the batch's rows, by design), dq.batch_runs (the ledger: one row per run), ref.* (seed files).
+# What must be equal, table by table: every table of these schemas, plus the bookkeeping of ingest that both
+# paths write alike (lineage, supersession, and the staging rules' per-row ledger and counts). Not compared:
+# dq.check_results (each run's measurements: an incremental run validates the batch's rows, by design), dq.batch_runs
+# (the ledger: one row per run), ref.* (the seed files, equal by construction), cohort.build_state (the record of
+# which path built the cohort: skipped by outputs.fingerprint).
 COMPARED_SCHEMAS = ("staging", "quarantine", "intermediate", "cohort", "marts")
-COMPARED_DQ_TABLES = ("dq.batch_reconciliation", "dq.superseded_rows")
+COMPARED_DQ_TABLES = (
+    "dq.batch_reconciliation",
+    "dq.superseded_rows",
+    "dq.staging_rule_counts",
+    "dq.staging_rule_failures",
+)
 # Left out of every compared table: the wall-clock and run-id columns of outputs.VOLATILE_COLUMNS (plus a
 # quarantined row's `_loaded_at` inside raw_record), named here so a report can list them.
 IGNORED_COLUMNS = tuple(sorted(VOLATILE_COLUMNS))

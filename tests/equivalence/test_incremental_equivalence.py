@@ -138,15 +138,14 @@ def test_a_redelivery_that_drops_a_patient(pair: Pair) -> None:
 
 
 def test_an_out_of_order_batch_then_a_rerun_of_an_old_one(pair: Pair) -> None:
-    """A later batch updates a patient; a new batch whose id sorts before it (--allow-out-of-order) updates the same
-    rows otherwise (they lose to the later batch) and moves an encounter; then the base batch is re-run with other
-    contents (its rows lose to every later batch but still decide the rows no later batch holds)."""
+    """A new batch whose id sorts before the base (--allow-out-of-order) updates a patient's rows (they lose to the
+    base's copies of the same keys) and moves an encounter; then the base batch is re-run with other contents: two
+    patients only, so the out-of-order batch's rows now win every key the base no longer holds."""
     steps = (
-        Step(deliveries=(Delivery(patient=0, encounters=(0, 1, 2, 3), update="value"),)),
         Step(
             kind="out_of_order",
             target=0,
-            deliveries=(Delivery(patient=0, encounters=(0, 1, 2, 3, 4), update="stop"),),
+            deliveries=(Delivery(patient=0, encounters=(0, 1, 2, 3, 4), update="value"),),
             moves=(Move(source=1, encounter=0, target=3),),
         ),
         Step(
@@ -161,12 +160,18 @@ def test_an_out_of_order_batch_then_a_rerun_of_an_old_one(pair: Pair) -> None:
     )
     for step in steps:
         a, _ = pair.run_step(step)
-        assert a.exit_code == 0, pair.a.log_tail()
         assert_equivalent(pair, f"batch {a.batch_id}")
-    assert [a.batch_id for a, _ in pair.history] == ["2026-02-15", "2026-01-14", BASE_ID]
-    # the re-run base delivery holds two patient rows; the later batches one more: nobody else is left
+        assert a.exit_code == 0, pair.a.log_tail()
+    assert [a.batch_id for a, _ in pair.history] == ["2026-01-14", BASE_ID]
+    # the re-run base delivery holds two patient rows, the out-of-order batch one more: nobody else is left
     expected = sorted((pair.pool.active[i],) for i in (0, 2, 3))
     assert _query(pair.a.db, "select patient_id from staging.patients order by all") == expected
+    # patient 0's updated values are current now: the base no longer holds those observations
+    assert _query(
+        pair.a.db,
+        "select count(*) from staging.observations where patient_id = ? and _batch_id = '2026-01-14'",
+        [pair.pool.active[0]],
+    ) != [(0,)]
     _check_paths(pair, expect_incremental=True)
 
 
