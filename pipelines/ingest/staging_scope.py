@@ -84,13 +84,25 @@ def scoped_typed_rows(
             )
             for table in ("staging.patients", "staging.encounters", "ref.code_system_map"):
                 if _home_has(con, home, table):
-                    con.execute(f"create view {table} as select * from {quote_ident(home)}.{table}")
+                    con.execute(f"create view {table} as {_lookup_rows(name, table, scope, home)}")
             con.execute(f"create view staging.{name}_typed as\n{typed_sql}")
         finally:
             con.execute(f"use {quote_ident(home)}")
         yield f"{PRIVATE_DB}.staging.{name}_typed"
     finally:
         con.execute(f"detach database if exists {PRIVATE_DB}")
+
+
+def _lookup_rows(name: str, table: str, scope: Scope, home: str) -> str:
+    """The rows of a table the model looks rows up in. An event's patient is in the scope (or it has none), so its
+    patient and encounter are looked up among the scope's rows only: an encounter staged under a patient outside
+    the scope fails the event's check exactly as it does when it is staged under another patient of the scope
+    (`orphan_encounter` either way), and the hash tables stay the size of the scope, not of the history. The
+    encounters' build reads copies of other patients' encounters, so it looks up every patient."""
+    rows = f"select * from {quote_ident(home)}.{table}"
+    if name in ("patients", "encounters") or not table.startswith("staging."):
+        return rows
+    return f"{rows} where patient_id in ({scope.patients_query(catalog=home)})"
 
 
 def _home_has(con: duckdb.DuckDBPyConnection, home: str, table: str) -> bool:

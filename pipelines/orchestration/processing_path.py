@@ -8,7 +8,7 @@ reach the run summary. The full path is taken when
 - it is asked for (`cramp-cohort run --full`, `reprocess --full`, or the setting `incremental = false`);
 - the warehouse has no staging or cohort tables yet (its first batch);
 - the definitions changed since the cohort was built: any SQL model, seed or value set, suite, the code-system
-  map, or the package version (`definitions_signature`);
+  map, or the package's version or Python code (`definitions_signature`);
 - the cohort was not built over the batches accepted now (a run stopped after accepting its batch).
 """
 
@@ -28,18 +28,22 @@ from pipelines.contract.synthea import LAYOUTS
 from pipelines.ingest.batch_state import processing_path
 from pipelines.warehouse import table_exists
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
 
 def definitions_signature(suites_dir: Path, code_system_map_file: Path | None) -> str:
-    """A digest of everything besides the data that decides staging and cohort rows."""
+    """A digest of everything besides the data that decides staging and cohort rows: the package's version and
+    Python code, the SQL models and seeds, the suites and the code-system map."""
     digest = hashlib.sha256()
     try:
         digest.update(version("cramp-cohort").encode())
     except PackageNotFoundError:
         digest.update(b"source tree")
-    for root in (SQL_DIR, suites_dir):
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    files = [(PACKAGE_DIR, p) for p in PACKAGE_DIR.rglob("*.py")]
+    files += [(root, p) for root in (SQL_DIR, suites_dir) for p in root.rglob("*") if p.is_file()]
+    for root, path in sorted(f for f in files if "__pycache__" not in f[1].parts):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
     if code_system_map_file is not None:
         digest.update(code_system_map_file.read_bytes())
     return digest.hexdigest()
@@ -58,7 +62,7 @@ def choose_path(con: duckdb.DuckDBPyConnection, full_requested: bool, signature:
             return FULL, "no record of the cohort's last build"
         return FULL, (
             "the cohort was built over other batches or other definitions (SQL, value sets, suites, code-system "
-            f"map or version) than now: {', '.join(stale)}"
+            f"map, the package's version or code) than now: {', '.join(stale)}"
         )
     return INCREMENTAL, "the warehouse holds every accepted batch under the same definitions"
 
