@@ -108,8 +108,9 @@ def pipeline_run(
     # The cached folders are not named as batch ids: the run names its batch (the increment's sorts later).
     seconds, rss = measure(
         [str(BIN / "cramp-cohort"), "run", "--input", str(folder), "--db", str(db), "--batch-id", batch_id, *extra],
-        env={"CRAMP_COHORT_RUNS_DIR": str(runs_dir), "CRAMP_COHORT_REPORTS_DIR": str(CACHE / "reports"),
-             "CRAMP_COHORT_PUBLISHED_DIR": str(CACHE / "published")},
+        # Each warehouse its own snapshot folder: publishing refuses a folder holding another warehouse's snapshot.
+        env={"CRAMP_COHORT_RUNS_DIR": str(runs_dir), "CRAMP_COHORT_REPORTS_DIR": str(CACHE / f"reports_{db.stem}"),
+             "CRAMP_COHORT_PUBLISHED_DIR": str(CACHE / f"published_{db.stem}")},
     )
     summaries = sorted(runs_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
     summary = json.loads(summaries[-1].read_text()) if summaries else {}

@@ -175,14 +175,47 @@ def test_an_out_of_order_batch_then_a_rerun_of_an_old_one(pair: Pair) -> None:
     _check_paths(pair, expect_incremental=True)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding (issue 14): after this out-of-order batch the incremental warehouse differs from the full "
+    "rebuild (superseded rows, reconciliation, rule counts and the cohort rows of patient 1, whom the batch does "
+    "not touch) and its run fails the disclosure audit; found by hypothesis (CRAMP_COHORT_PROPERTY_EXAMPLES=12)",
+)
+def test_found_an_out_of_order_batch_after_a_move_to_a_patient_who_died(pair: Pair) -> None:
+    """The sequence hypothesis found (not shrunk further): a batch moves an encounter of patient 0 to patient 1,
+    whose death it delivers, and carries an orphan encounter; then a new batch sorting before the base delivers
+    patient 0 again and moves an encounter of patient 3 to patient 0."""
+    steps = (
+        Step(
+            deliveries=(
+                Delivery(patient=2, patient_row=False, encounters=(3,), update="description"),
+                Delivery(patient=1, encounters=(1, 0, 6), update="death"),
+            ),
+            moves=(Move(source=0, encounter=2, target=1),),
+            defects=(Defect("orphan_patient", 4),),
+        ),
+        Step(
+            kind="out_of_order",
+            deliveries=(Delivery(patient=0, encounters=(6, 5, 3, 1)),),
+            moves=(Move(source=3, encounter=3, target=0),),
+        ),
+    )
+    for step in steps:
+        a, _ = pair.run_step(step)
+        assert_equivalent(pair, f"batch {a.batch_id}")
+    _check_paths(pair, expect_incremental=True)
+
+
 # --- random sequences -----------------------------------------------------------------------------------------------
 
 patients = st.integers(0, ACTIVE_PATIENTS - 1)
 deliveries = st.builds(
     Delivery,
     patient=patients,
-    patient_row=st.booleans(),
-    encounters=st.lists(st.integers(0, 11), max_size=4).map(tuple),
+    # At least one encounter, and shrinking towards a delivery with its patient row: a batch without rows, or with
+    # the events of a patient never delivered (all quarantined: the batch fails), told little.
+    patient_row=st.sampled_from((True, False)),
+    encounters=st.lists(st.integers(0, 11), min_size=1, max_size=4).map(tuple),
     update=st.sampled_from(UPDATES),
 )
 steps = st.builds(
