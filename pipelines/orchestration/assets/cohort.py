@@ -4,6 +4,7 @@ reads (`contract/sql_refs.py`): nothing here lists them by hand."""
 
 import dagster as dg
 
+from pipelines.cohort.build_state import record_build
 from pipelines.cohort.checks import (
     evidence_matches_flags,
     excluded_lab_counts,
@@ -16,7 +17,8 @@ from pipelines.contract.tables import table_contract
 from pipelines.faults import fault_point
 from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
-from pipelines.orchestration.resources import DuckDBWarehouse
+from pipelines.orchestration.processing_path import definitions_signature, run_scope
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
 from pipelines.warehouse import row_count, table_exists
 
@@ -52,10 +54,15 @@ def _cohort_asset(asset: str) -> dg.AssetsDefinition:
         description=f"{table_contract(table).grain[:1].upper()}{table_contract(table).grain[1:]} ({table}).",
         metadata=table_definition_metadata(table),
     )
-    def build(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    def build(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+    ) -> dg.MaterializeResult:
         extra: dict[str, object] = {}
         with warehouse.connect() as con:
-            counts = build_asset(con, asset)
+            scope = run_scope(con, BatchContext.from_tags(context.run.tags).batch_id)
+            counts = build_asset(con, asset, scope)
+            record_build(con, asset, definitions_signature(paths.suites_dir, paths.code_system_map))
+            extra["processing_path"] = "full" if scope.is_full else "incremental"
             extra.update(row_count_metadata(con, table))
             version = con.execute("select phenotype_version from ref.phenotype_version").fetchone()[0]
             if asset == "lab_results":
