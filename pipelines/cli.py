@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load a new batch whose id sorts before a batch already loaded (its rows lose to the later batch)",
     )
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every staging and cohort table over all accepted batches instead of only the patients the "
+        "batch can change (a run takes the full path by itself when it must; its summary says which ran and why)",
+    )
 
     reprocess = commands.add_parser(
         "reprocess",
@@ -107,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     reprocess.add_argument("--batch", action="append", dest="batches", metavar="ID", help="batch id (repeatable)")
     reprocess.add_argument("--db", type=Path, help="DuckDB file")
+    reprocess.add_argument(
+        "--full", action="store_true", help="every re-run rebuilds every staging and cohort table (the full path)"
+    )
 
     report = commands.add_parser(
         "report",
@@ -193,18 +202,18 @@ def _export_value_sets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(settings: Settings, allow_out_of_order: bool = False):
+def _runner(settings: Settings, allow_out_of_order: bool = False, full: bool = False):
     from pipelines.orchestration.runner import run_batch
 
     return lambda path, batch_id: run_batch(
-        path, batch_id, settings=settings, allow_out_of_order=allow_out_of_order
+        path, batch_id, settings=settings, allow_out_of_order=allow_out_of_order, full=full
     )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.operations.processing import exit_code, process_folder, process_landing, report_busy
 
-    runner = _runner(settings, args.allow_out_of_order)
+    runner = _runner(settings, args.allow_out_of_order, args.full)
     if args.input is not None:
         folder = args.input.resolve()
         if not folder.is_dir():
@@ -234,7 +243,7 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.operations.processing import exit_code, report_busy, reprocess_all
 
     try:
-        return exit_code(reprocess_all(settings, _runner(settings), args.batches))
+        return exit_code(reprocess_all(settings, _runner(settings, full=args.full), args.batches))
     except WarehouseBusy as exc:
         return exit_code([report_busy(exc, settings, "reprocess", origin="reprocess")])
 

@@ -25,10 +25,12 @@ SAMPLE = ROOT / "data_samples" / "synthea_sample"
 # Columns that record when or in which run something happened: they differ between two equal runs.
 VOLATILE = {"run_id", "_loaded_at", "loaded_at", "registered_at", "quarantined_at", "computed_at", "checked_at",
             "state_changed_at", "state_run_id", "processed_at", "published_at", "built_at", "source_dir",
-            "summary_path", "recorded_at", "diffed_at"}
+            "summary_path", "recorded_at", "diffed_at",
+            "accepted_batches"}  # dq.cohort_builds: a digest of the batches and when each was accepted
 # History that a killed attempt legitimately adds to (one row per check per run, one per batch run, one per run
-# that reached the version-diff step).
-HISTORY = {"dq.check_results", "dq.batch_runs", "cohort.version_runs"}
+# that reached the version-diff step), and the scope of a batch's last run: a run after a kill that had accepted
+# the batch takes the full path (no scope) where a clean run took the incremental one, with equal outputs.
+HISTORY = {"dq.check_results", "dq.batch_runs", "cohort.version_runs", "raw._affected_patients"}
 
 
 def settings_under(base: Path, **extra: object) -> Settings:

@@ -5,7 +5,11 @@ contract, `intermediate.*` the helper tables between staging and them. What a mo
 (`contract/sql_refs.py`); the asset graph and the build order follow from that. The same functions serve the
 Dagster assets and the SQL unit tests, so tests exercise exactly the SQL the pipeline runs.
 
-Every build takes a `Scope` (contract/scope.py): today always every patient.
+Every build takes a `Scope` (contract/scope.py): every patient, or the patients of a table. Every model but the
+population aggregates (`WHOLE_POPULATION`) is a function of one patient's rows, so a build for some patients runs
+the same SQL in a private in-memory database whose `staging`, `intermediate` and `cohort` tables are views of the
+warehouse's rows of those patients (`ref` unfiltered), then replaces those patients' rows in one transaction
+(delete and insert: no rename, see duckdb#22124 in docs/ARCHITECTURE.md); the aggregates are rebuilt whole after.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pipelines.contract.flags import patient_flags_sql_params
 from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.sql_refs import referenced_tables
 from pipelines.contract.tables import spark_casts, table_contract
-from pipelines.warehouse import materialize_table
+from pipelines.warehouse import materialize_table, quote_ident, row_count, table_columns, table_exists, transaction
 from pipelines.warehouse.engine_exchange import spark_to_duckdb
 from pipelines.warehouse.sql import render_sql
 
@@ -80,15 +84,83 @@ def producer(table: str) -> str | None:
     return next((asset for asset, tables in ASSET_MODELS.items() if table in tables), None)
 
 
+# Models that aggregate over every patient: a build for some patients rebuilds them whole, after the others.
+WHOLE_POPULATION = frozenset({"cohort.attrition"})
+SCOPED_DB = "_scoped"  # the private in-memory database of a build for some patients
+SCOPE_PATIENTS = "_scope_patients"  # temp table: the patient ids of a scoped build
+FILTERED_SCHEMAS = ("staging", "intermediate", "cohort")
+
+
 def build_tables(
     con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], scope: Scope = ALL_PATIENTS
 ) -> dict[str, int]:
-    """Materializes each `schema.table` from `sql/schema/table.sql`, in the given order; returns row counts."""
+    """Materializes each `schema.table` from `sql/schema/table.sql`, in the given order; returns row counts. With
+    a scope of some patients, replaces only their rows (the tables must exist: the first build is a full one)."""
+    if not scope.is_full:
+        con.execute(f"create or replace temp table {SCOPE_PATIENTS} as {scope.patients_query()}")
+        try:
+            return _build_for_patients(con, tables, f"temp.{SCOPE_PATIENTS}")
+        finally:
+            con.execute(f"drop table if exists temp.{SCOPE_PATIENTS}")
     counts = {}
     for table in tables:
-        params = MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
-        counts[table] = materialize_table(con, table, model_path(table), **params)
+        counts[table] = materialize_table(con, table, model_path(table), **_params(table))
     return counts
+
+
+def _params(table: str) -> dict[str, object]:
+    return MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
+
+
+def _build_for_patients(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], patients: str) -> dict[str, int]:
+    per_patient = [t for t in tables if t not in WHOLE_POPULATION]
+    missing = [t for t in per_patient if not table_exists(con, t)]
+    if missing:
+        raise ValueError(f"a build for some patients needs the tables built once in full: {', '.join(missing)}")
+    home = con.execute("select current_database()").fetchone()[0]
+    patients_relation = patients if patients.startswith("temp.") else f"{quote_ident(home)}.{patients}"
+    reads = {read for table in per_patient for read in model_reads(table)} - set(per_patient)
+    con.execute(f"attach ':memory:' as {SCOPED_DB}")
+    try:
+        con.execute(f"use {SCOPED_DB}")
+        try:
+            for read in sorted(reads):
+                _shadow(con, home, read, patients_relation)
+            for table in per_patient:
+                materialize_table(con, table, model_path(table), **_params(table))
+        finally:
+            con.execute(f"use {quote_ident(home)}")
+        with transaction(con):
+            for table in per_patient:
+                columns = ", ".join(quote_ident(c) for c in table_columns(con, table))
+                con.execute(f"delete from {table} where patient_id in (select patient_id from {patients_relation})")
+                con.execute(f"insert into {table} ({columns}) select {columns} from {SCOPED_DB}.{table}")
+    finally:
+        con.execute(f"detach database if exists {SCOPED_DB}")
+    counts = {table: row_count(con, table) for table in per_patient}
+    for table in tables:
+        if table in WHOLE_POPULATION:
+            counts[table] = materialize_table(con, table, model_path(table), **_params(table))
+    return counts
+
+
+def _shadow(con: duckdb.DuckDBPyConnection, home: str, table: str, patients: str) -> None:
+    """`table` in the private database (the current one): a view of the warehouse's table, filtered to the
+    patients when it is a per-patient table."""
+    schema, name = table.split(".")
+    source = f"{quote_ident(home)}.{schema}.{quote_ident(name)}"
+    con.execute(f"create schema if not exists {schema}")
+    per_patient = schema in FILTERED_SCHEMAS and "patient_id" in _home_columns(con, home, schema, name)
+    where = f" where patient_id in (select patient_id from {patients})" if per_patient else ""
+    con.execute(f"create or replace view {schema}.{quote_ident(name)} as select * from {source}{where}")
+
+
+def _home_columns(con: duckdb.DuckDBPyConnection, home: str, schema: str, name: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+        [home, schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def build_tables_on_spark(spark_tables: SparkTables, tables: tuple[str, ...], run_id: str = "") -> dict[str, int]:

@@ -68,3 +68,16 @@ def admitted_filter(con: duckdb.DuckDBPyConnection, column: str = "_batch_id") -
 
 def newest_accepted_batch(con: duckdb.DuckDBPyConnection) -> str | None:
     return con.execute("select max(batch_id) from raw._batches where state = ?", [ACCEPTED]).fetchone()[0]
+
+
+def set_processing_path(con: duckdb.DuckDBPyConnection, batch_id: str, path: str, reason: str) -> None:
+    """The path (incremental / full) this run of the batch takes, and why."""
+    con.execute(
+        "update raw._batches set processing_path = ?, processing_reason = ? where batch_id = ?",
+        [path, reason, batch_id],
+    )
+
+
+def processing_path(con: duckdb.DuckDBPyConnection, batch_id: str) -> str | None:
+    row = con.execute("select processing_path from raw._batches where batch_id = ?", [batch_id]).fetchone()
+    return row[0] if row else None

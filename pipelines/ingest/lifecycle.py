@@ -14,7 +14,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.synthea import LAYOUTS
+from pipelines.ingest.affected import add_to_scope, forget_scope
 from pipelines.ingest.batch import BatchError, FileHeader
 from pipelines.ingest.batch_state import (
     ACCEPTED,
@@ -25,6 +27,7 @@ from pipelines.ingest.batch_state import (
     begin_batch,
     newest_accepted_batch,
     pending_batches,
+    set_processing_path,
     set_state,
 )
 from pipelines.ingest.raw_load import RawLoadResult, inbox_dir, load_raw_file
@@ -33,6 +36,7 @@ from pipelines.ingest.reconciliation import record_batch_state
 from pipelines.ingest.restore_point import ACCEPTED_SUFFIX, discard, open_batch, opened_batch, roll_back
 from pipelines.ingest.staging_build import StagingResult, build_staging_table, prepare_staging
 from pipelines.ingest.staging_rules import RowRule
+from pipelines.ingest.staging_scope import future_date_patients_query
 from pipelines.warehouse import ensure_bookkeeping, quote_ident, transaction
 
 INTERRUPTED = "interrupted: the run stopped before the batch was accepted"
@@ -78,10 +82,20 @@ def register_batch(
         begin_batch(con, batch_id, str(source_dir.resolve()), "\n".join(notes), run_id)
 
 
-def land_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader) -> RawLoadResult:
-    """One file of the batch in raw (an absent optional file lands as no rows)."""
+def start_scope(con: duckdb.DuckDBPyConnection, batch_id: str, path: str, reason: str) -> None:
+    """Records the run's path (incremental / full) on the registered batch and empties its patient scope (the
+    raw loads of an incremental run fill it, ingest/affected.py)."""
+    set_processing_path(con, batch_id, path, reason)
+    forget_scope(con, batch_id)
+
+
+def land_file(
+    con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader, scope: Scope = ALL_PATIENTS
+) -> RawLoadResult:
+    """One file of the batch in raw (an absent optional file lands as no rows); for an incremental run, the
+    patients its delivery (and the one it replaces) can change join the batch's scope first."""
     ensure_bookkeeping(con)
-    return load_raw_file(con, batch_id, file)
+    return load_raw_file(con, batch_id, file, record_scope=not scope.is_full)
 
 
 def build_staging(
@@ -90,15 +104,20 @@ def build_staging(
     batch_id: str | None,
     max_quarantine_share: float,
     rules: tuple[RowRule, ...] = (),
+    scope: Scope = ALL_PATIENTS,
 ) -> StagingResult:
-    """staging.<name> over the accepted batches and this run's batch (admitted first, when there is one)."""
+    """staging.<name> over the accepted batches and this run's batch (admitted first, when there is one); with a
+    batch's scope, only its patients' rows are rebuilt (the patients table's build, the first, adds the patients
+    with a row quarantined for a future date: that date may have come)."""
     ensure_bookkeeping(con)
     if batch_id:
         admit_loaded_batch(con, batch_id, max_quarantine_share)
     prepare_staging(con)
     for layout_name in ("patients", "encounters", name):
         ensure_raw_view(con, LAYOUTS[layout_name])
-    return build_staging_table(con, name, rules)
+    if not scope.is_full and name == "patients":
+        add_to_scope(con, scope.batch_id, future_date_patients_query())
+    return build_staging_table(con, name, rules, scope=scope)
 
 
 def admit_loaded_batch(con: duckdb.DuckDBPyConnection, batch_id: str, max_quarantine_share: float) -> None:
@@ -168,6 +187,7 @@ def reject_pending(con: duckdb.DuckDBPyConnection, reason: str) -> str | None:
 def recover_interrupted(con: duckdb.DuckDBPyConnection) -> None:
     """Undoes what a killed or failed run left: its open restore point, a batch stuck between registration and
     acceptance, half-written tables and copies of delivered files."""
+    ensure_bookkeeping(con)
     roll_back(con, INTERRUPTED)
     for stuck in pending_batches(con):
         set_state(con, stuck, REJECTED, INTERRUPTED)

@@ -45,13 +45,20 @@ def forget_parse_rejects(con: duckdb.DuckDBPyConnection, batch_id: str, file_nam
 
 
 def replace_staging_rejects(
-    con: duckdb.DuckDBPyConnection, layout: FileLayout, rejected: str, rule_failures: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    layout: FileLayout,
+    rejected: str,
+    rule_failures: str | None = None,
+    replaced: str | None = None,
 ) -> None:
     """The staging and validation rows of one file, from the staging build's temp tables: `rejected` (lineage,
     `_reject_reason`, `_reject_detail`) and `rule_failures` (lineage, `reason_code`, `reason_detail`,
-    `staged_record`). The raw record is the landed row (the staged one when raw no longer has it)."""
+    `staged_record`). The raw record is the landed row (the staged one when raw no longer has it). They replace
+    every such row of the file, or, for a build of some patients, the rows matching `replaced`."""
+    where = f" and {replaced}" if replaced else ""
     con.execute(
-        "delete from quarantine.rows where source_file = ? and stage in ('staging', 'validation')", [layout.file_name]
+        f"delete from quarantine.rows where source_file = ? and stage in ('staging', 'validation'){where}",
+        [layout.file_name],
     )
     con.execute(
         f"""

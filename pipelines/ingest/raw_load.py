@@ -15,11 +15,13 @@ import duckdb
 
 from pipelines.contract.manifest import manifest_entries
 from pipelines.faults import fault_point
+from pipelines.ingest.affected import record_affected_patients
 from pipelines.ingest.batch import BatchError, FileHeader
 from pipelines.ingest.file_prep import BadLine, FilePrepError, PreparedFile, prepare_copy, split_records
 from pipelines.ingest.quarantine import insert_parse_rejects
 from pipelines.ingest.raw_views import (
     batch_table,
+    batch_table_exists,
     batch_table_name,
     ensure_raw_view,
     rebuild_raw_view,
@@ -66,12 +68,15 @@ def inbox_dir(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(tempfile.gettempdir()) / "cramp-cohort-inbox"
 
 
-def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader) -> RawLoadResult:
+def load_raw_file(
+    con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeader, record_scope: bool = False
+) -> RawLoadResult:
     """Replaces this batch's rows of one file in raw and its parse rejects in quarantine.
 
     The file is first copied into the warehouse's inbox (file_prep.py): lines DuckDB cannot read are left out
     and quarantined with their physical line, and what is loaded is what was measured (and checked against the
-    manifest). Raises BatchError when the file cannot be used at all.
+    manifest). Raises BatchError when the file cannot be used at all. With `record_scope` (an incremental run),
+    the patients the new delivery and the one it replaces can change join the batch's scope (affected.py).
     """
     layout = file.layout
     ensure_raw_view(con, layout)
@@ -82,6 +87,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, batch_id: str, file: FileHeade
         # slower. The transaction only swaps it in.
         landed = _land(con, file, incoming, workdir) if file.path is not None else None
         fault_point("raw_load")
+        if record_scope:
+            delivered = [(layout.name, incoming)] if landed is not None else []
+            if batch_table_exists(con, layout, batch_id):  # the delivery this one replaces
+                delivered.append((layout.name, batch_table(layout, batch_id)))
+            record_affected_patients(con, batch_id, delivered)
         with transaction(con):
             set_aside_raw(con, layout, batch_id)
             result = RawLoadResult(0, 0)

@@ -32,6 +32,16 @@ def batch_table(layout: FileLayout, batch_id: str, suffix: str = "") -> str:
     return f"{BATCH_SCHEMA}.{quote_ident(batch_table_name(layout, batch_id) + suffix)}"
 
 
+def batch_table_exists(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [BATCH_SCHEMA, batch_table_name(layout, batch_id)],
+        ).fetchone()[0]
+    )
+
+
 def ensure_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:
     """raw.<file> exists (empty before the first batch)."""
     ensure_bookkeeping(con, ("raw._landed_files", "raw._line_shifts"))

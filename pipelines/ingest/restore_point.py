@@ -36,8 +36,14 @@ _RAW_ROWS = {
 _STAGING_ROWS = {
     "quarantine.rows": "source_file = $file and stage in ('staging', 'validation')",
     "dq.superseded_rows": "source_file = $file",
+    "dq.staging_rule_failures": "source_file = $file",
     "dq.staging_rule_counts": "source_file = $file",
 }
+# A staging build for some patients (staging_scope.py) replaces rows, not tables: the rows it replaces are set aside
+# and the lines it read recorded; rolling back deletes every row of those lines and puts the set-aside rows back.
+_LINE_ROWS = ("quarantine.rows", "dq.superseded_rows", "dq.staging_rule_failures")
+_COUNTS = {"dq.staging_rule_counts": "source_file = $file"}
+STAGING_ROWS = "staging_rows"  # the kind of a set-aside of rows (`set_aside` table)
 
 
 def _backup(table: str) -> str:
@@ -51,6 +57,10 @@ def ensure_restore_point(con: duckdb.DuckDBPyConnection) -> None:
         f"create table if not exists {SCHEMA}.opened (batch_id varchar, previous_state varchar, opened_at timestamp)"
     )
     con.execute(f"create table if not exists {SCHEMA}.set_aside (kind varchar, name varchar, existed boolean)")
+    con.execute(
+        f"create table if not exists {SCHEMA}.replaced_lines "
+        "(source_file varchar, batch_id varchar, source_line bigint)"
+    )
 
 
 def open_batch(con: duckdb.DuckDBPyConnection, batch_id: str) -> None:
@@ -110,12 +120,63 @@ def set_aside_staging(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"drop table if exists {staged}")
 
 
+def set_aside_staging_rows(
+    con: duckdb.DuckDBPyConnection, name: str, staged_where: str, lines_where: str, candidate_lines: str
+) -> None:
+    """Before a build for some patients replaces rows of staging.<name> (inside the replacing transaction): while
+    a batch is pending, keep the rows matching `staged_where`, the quarantine and ledger rows matching
+    `lines_where`, the rule counts, and the lines read (`candidate_lines`: _batch_id, _source_line). The caller
+    deletes and inserts."""
+    if opened_batch(con) is None or _is_set_aside(con, STAGING_ROWS, name):
+        return
+    params = {"file": LAYOUTS[name].file_name}
+    con.execute(
+        f"insert into {SCHEMA}.replaced_lines select $file, _batch_id, _source_line from {candidate_lines}", params
+    )
+    con.execute(
+        f"create or replace table {_rows_backup(name)} as select * from staging.{quote_ident(name)} "
+        f"where {staged_where}"
+    )
+    for table in _LINE_ROWS:
+        con.execute(
+            f"insert into {_backup(table)} select *, $scope from {table} where {_STAGING_ROWS[table]} and "
+            f"{lines_where}",
+            {**params, "scope": name},
+        )
+    _move_rows(con, _COUNTS, params, scope=name)
+    con.execute(f"insert into {SCHEMA}.set_aside values (?, ?, true)", [STAGING_ROWS, name])
+
+
+def _rows_backup(name: str) -> str:
+    return f"{SCHEMA}.{quote_ident('staging_rows__' + name)}"
+
+
+def _restore_staging_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Undoes a build for some patients: every row of the lines it read goes, the rows it replaced come back."""
+    params = {"file": LAYOUTS[name].file_name}
+    lines = f"(select (batch_id, source_line) from {SCHEMA}.replaced_lines where source_file = $file)"
+    con.execute(f"delete from staging.{quote_ident(name)} where (_batch_id, _source_line) in {lines}", params)
+    con.execute(f"insert into staging.{quote_ident(name)} select * from {_rows_backup(name)}")
+    for table in _LINE_ROWS:
+        con.execute(
+            f"delete from {table} where {_STAGING_ROWS[table]} and (batch_id, source_line) in {lines}", params
+        )
+        con.execute(
+            f"insert into {table} select * exclude (_scope) from {_backup(table)} where _scope = $scope",
+            {"scope": name},
+        )
+    _restore_rows(con, _COUNTS, params, scope=name)
+    con.execute(f"drop table if exists {_rows_backup(name)}")
+
+
 def discard(con: duckdb.DuckDBPyConnection) -> None:
     """The pending batch is accepted: what was set aside goes (call inside the accepting transaction)."""
     if opened_batch(con) is None:
         return
     for kind, name, existed in con.execute(f"select kind, name, existed from {SCHEMA}.set_aside").fetchall():
-        if existed:
+        if kind == STAGING_ROWS:
+            con.execute(f"drop table if exists {_rows_backup(name)}")
+        elif existed:
             con.execute(f"drop table if exists {_aside_table(kind, name)}")
     _clear(con)
 
@@ -131,6 +192,9 @@ def roll_back(con: duckdb.DuckDBPyConnection, reason: str) -> str | None:
         aside = con.execute(f"select kind, name, existed from {SCHEMA}.set_aside").fetchall()
         raw_layouts = set()
         for kind, name, existed in aside:
+            if kind == STAGING_ROWS:
+                _restore_staging_rows(con, name)
+                continue
             live = _live_table(kind, name)
             con.execute(f"drop table if exists {live}")
             if existed:
@@ -153,7 +217,7 @@ def roll_back(con: duckdb.DuckDBPyConnection, reason: str) -> str | None:
         for name in sorted(raw_layouts):
             rebuild_raw_view(con, LAYOUTS[name])
         for kind, name, _ in aside:
-            if kind == "staging" and table_exists(con, f"staging.{name}"):
+            if kind in ("staging", STAGING_ROWS) and table_exists(con, f"staging.{name}"):
                 refresh_reconciliation(con, name)
         _clear(con)
     return batch_id
@@ -191,7 +255,8 @@ def _restore_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, str], params
 
 
 def _clear(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("opened", "set_aside"):
+    ensure_restore_point(con)  # a point opened by an older version has no replaced_lines
+    for table in ("opened", "set_aside", "replaced_lines"):
         con.execute(f"delete from {SCHEMA}.{table}")
     for table in ("batch_row", *{_backup(t).split(".", 1)[1] for t in {*_RAW_ROWS, *_STAGING_ROWS}}):
         con.execute(f"drop table if exists {SCHEMA}.{table}")

@@ -23,12 +23,29 @@ from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.synthea import LAYOUTS
 from pipelines.contract.tables import natural_key
 from pipelines.faults import fault_point
+from pipelines.ingest.affected import scope_size
 from pipelines.ingest.batch_state import admitted_filter
 from pipelines.ingest.quarantine import replace_staging_rejects
 from pipelines.ingest.reconciliation import refresh_reconciliation
-from pipelines.ingest.restore_point import set_aside_staging
+from pipelines.ingest.restore_point import set_aside_staging, set_aside_staging_rows
 from pipelines.ingest.staging_rules import RowRule
-from pipelines.warehouse import ensure_bookkeeping, read_sql, transaction
+from pipelines.ingest.staging_scope import (
+    CANDIDATE_ENCOUNTERS,
+    CANDIDATE_LINES,
+    lines_replaced,
+    scoped_typed_rows,
+    staged_rows_replaced,
+    widen_scope_to_encounter_copies,
+)
+from pipelines.warehouse import (
+    ensure_bookkeeping,
+    quote_ident,
+    read_sql,
+    row_count,
+    table_columns,
+    table_exists,
+    transaction,
+)
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -39,6 +56,7 @@ class StagingResult:
     rows_quarantined: int  # by the staging rules of sql/staging/
     rows_superseded: int
     rows_failing_rules: int = 0  # quarantined by the data-quality rules of the suite
+    patients_in_scope: int | None = None  # a build for some patients: how many (None: a full build)
 
 
 def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
@@ -63,21 +81,98 @@ def build_staging_table(
     today: date | None = None,
     scope: Scope = ALL_PATIENTS,
 ) -> StagingResult:
-    """Replaces staging.<name> (see the module docstring); `rules` are the data-quality rules of its suite."""
+    """Replaces staging.<name> (see the module docstring), or, with a scope of some patients, their rows in it
+    (staging_scope.py); `rules` are the data-quality rules of its suite."""
     layout = LAYOUTS[name]
     today = today or date.today()
-    key = ", ".join(natural_key(name))
     staged, candidates = f"staging.{name}", f"staging.{name}__next"
-    con.execute(f"create or replace view staging.{name}_typed as\n{typed_model_sql(name, today)}")
-    # The new table is built under a private name, outside the transaction (DuckDB scans tables made inside a
-    # transaction about 2x slower); the transaction below only trims it and swaps it in.
+    typed_sql = typed_model_sql(name, today)
+    con.execute(f"create or replace view staging.{name}_typed as\n{typed_sql}")
+    if not scope.is_full and not table_exists(con, staged):
+        raise ValueError(f"a build for some patients needs {staged} built once in full")
+    # The new rows are built under a private name, outside the transaction (DuckDB scans tables made inside a
+    # transaction about 2x slower); the transaction below only trims them and swaps them in.
     admitted = admitted_filter(con)
-    _write_without_fsst(
-        con,
-        f"create or replace table {candidates} as select * from staging.{name}_typed"
-        + (f" where {admitted}" if admitted else ""),
+    where = f" where {admitted}" if admitted else ""
+    if scope.is_full:
+        _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed{where}")
+    else:
+        with scoped_typed_rows(con, name, typed_sql, scope) as typed:
+            con.execute(f"create or replace table {candidates} as select * from {typed}{where}")
+        _remember_candidates(con, name, candidates, scope)
+    try:
+        _set_rejects_aside(con, candidates)
+        _set_superseded_aside(con, candidates, name)
+        _apply_rules(con, candidates, rules)
+        with transaction(con):
+            if scope.is_full:
+                staged_rows = row_count(con, candidates)
+                set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
+                replace_staging_rejects(con, layout, "_rejected", "_rule_failures" if rules else None)
+                _record_rule_failures(con, layout.file_name, rules, replaced=None)
+                _record_rule_counts(con, layout.file_name, rules, staged_rows)
+                con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
+            else:
+                replaced = staged_rows_replaced(name, scope)
+                set_aside_staging_rows(con, name, replaced, lines_replaced(scope), f"temp.{CANDIDATE_LINES}")
+                columns = ", ".join(quote_ident(c) for c in table_columns(con, staged))
+                con.execute(f"delete from {staged} where {replaced}")
+                con.execute(f"insert into {staged} ({columns}) select {columns} from {candidates}")
+                replace_staging_rejects(
+                    con, layout, "_rejected", "_rule_failures" if rules else None, replaced=lines_replaced(scope)
+                )
+                _record_rule_failures(con, layout.file_name, rules, replaced=lines_replaced(scope))
+                _record_rule_counts(con, layout.file_name, rules, row_count(con, staged))
+                con.execute(
+                    f"delete from dq.superseded_rows where source_file = ? and {lines_replaced(scope)}",
+                    [layout.file_name],
+                )
+            con.execute(
+                """
+                insert into dq.superseded_rows
+                select _batch_id, ? as source_file, _source_line, _winner_batch_id, _winner_line
+                from _superseded
+                """,
+                [layout.file_name],
+            )
+            if scope.is_full:
+                con.execute(f"alter table {candidates} rename to {name}")
+            counts = con.execute(
+                f"""
+                select
+                    (select count(*) from {staged}),
+                    (select count(*) from _rejected),
+                    (select count(*) from _superseded)
+                """
+            ).fetchone()
+            failing = con.execute("select count(*) from _rule_failures").fetchone()[0] if rules else 0
+            refresh_reconciliation(con, name)
+        if name == "encounters" and not scope.is_full:
+            # Only now: the rows replaced above are those of the scope the candidates were read for.
+            widen_scope_to_encounter_copies(con, scope)
+    finally:
+        con.execute(f"drop table if exists {candidates}")
+        for table in ("_rejected", "_superseded", "_rule_failures", CANDIDATE_LINES, CANDIDATE_ENCOUNTERS):
+            con.execute(f"drop table if exists temp.{table}")
+    fault_point("staging")
+    return StagingResult(*counts, failing, None if scope.is_full else scope_size(con, scope.batch_id))
+
+
+def _remember_candidates(con: duckdb.DuckDBPyConnection, name: str, candidates: str, scope: Scope) -> None:
+    """The lines a scoped build read (and, for encounters, the encounters and their patients, who join the scope
+    once the encounters are swapped in)."""
+    con.execute(
+        f"create or replace temp table {CANDIDATE_LINES} as select _batch_id, _source_line from {candidates}"
     )
-    # Rows that cannot be staged move aside; the table keeps its typed columns only (a metadata change).
+    if name == "encounters":
+        con.execute(
+            f"create or replace temp table {CANDIDATE_ENCOUNTERS} as "
+            f"select distinct encounter_id, patient_id from {candidates} where encounter_id is not null"
+        )
+
+
+def _set_rejects_aside(con: duckdb.DuckDBPyConnection, candidates: str) -> None:
+    """Rows that cannot be staged move to temp `_rejected`; the table keeps its typed columns only."""
     con.execute(
         f"""
         create or replace temp table _rejected as
@@ -89,11 +184,17 @@ def build_staging_table(
     con.execute(f"delete from {candidates} where _reject_reason is not null")
     for column in ("_reject_reason", "_reject_detail"):
         con.execute(f"alter table {candidates} drop column {column}")
-    # Most natural keys occur once: rank only the rows of keys that occur more than once
-    # (newest batch, then the latest line of that batch, is the current row of a key). Keys are found by their
-    # 64-bit hash, one integer instead of several strings (2x faster at 20M rows); a hash collision only adds
-    # rows to rank, and the ranking partitions by the key itself. NULL key parts hash alike, so they count as
-    # equal, as they do in `partition by`.
+
+
+def _set_superseded_aside(con: duckdb.DuckDBPyConnection, candidates: str, name: str) -> None:
+    """The older copies of each natural key move to temp `_superseded` (with the line that won).
+
+    Most natural keys occur once: only the rows of keys that occur more than once are ranked (newest batch, then
+    the latest line of that batch, is the current row of a key). Keys are found by their 64-bit hash, one integer
+    instead of several strings (2x faster at 20M rows); a hash collision only adds rows to rank, and the ranking
+    partitions by the key itself. NULL key parts hash alike, so they count as equal, as they do in `partition by`.
+    """
+    key = ", ".join(natural_key(name))
     con.execute(
         f"""
         create or replace temp table _superseded as
@@ -125,45 +226,13 @@ def build_staging_table(
         where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _superseded)
         """
     )
-    checked = _apply_rules(con, candidates, rules)
-    try:
-        with transaction(con):
-            set_aside_staging(con, name)  # the table being replaced, and its quarantine and superseded rows
-            replace_staging_rejects(con, layout, "_rejected", "_rule_failures" if rules else None)
-            _record_rule_counts(con, layout.file_name, rules, checked)
-            con.execute("delete from dq.superseded_rows where source_file = ?", [layout.file_name])
-            con.execute(
-                """
-                insert into dq.superseded_rows
-                select _batch_id, ? as source_file, _source_line, _winner_batch_id, _winner_line
-                from _superseded
-                """,
-                [layout.file_name],
-            )
-            con.execute(f"alter table {candidates} rename to {name}")
-            counts = con.execute(
-                f"""
-                select
-                    (select count(*) from {staged}),
-                    (select count(*) from _rejected),
-                    (select count(*) from _superseded)
-                """
-            ).fetchone()
-            failing = con.execute("select count(*) from _rule_failures").fetchone()[0] if rules else 0
-            refresh_reconciliation(con, name)
-    finally:
-        for table in ("_rejected", "_superseded", "_rule_failures"):
-            con.execute(f"drop table if exists temp.{table}")
-    fault_point("staging")
-    return StagingResult(*counts, failing)
 
 
-def _apply_rules(con: duckdb.DuckDBPyConnection, candidates: str, rules: tuple[RowRule, ...]) -> int:
+def _apply_rules(con: duckdb.DuckDBPyConnection, candidates: str, rules: tuple[RowRule, ...]) -> None:
     """Moves the rows failing a rule out of the candidates into temp `_rule_failures` (reason: the first rule the
-    row fails; one boolean column per rule); returns the rows judged."""
-    checked = con.execute(f"select count(*) from {candidates}").fetchone()[0]
+    row fails; one boolean column per rule)."""
     if not rules:
-        return checked
+        return
     flags = [f"_rule_{i}" for i in range(len(rules))]
     judged = ",\n                ".join(
         f"{rule.over(candidates)} as {flag}" for rule, flag in zip(rules, flags, strict=True)
@@ -200,22 +269,48 @@ def _apply_rules(con: duckdb.DuckDBPyConnection, candidates: str, rules: tuple[R
         where (_batch_id, _source_line) in (select (_batch_id, _source_line) from _rule_failures)
         """
     )
-    return checked
 
 
-def _record_rule_counts(
-    con: duckdb.DuckDBPyConnection, file_name: str, rules: tuple[RowRule, ...], checked: int
+def _record_rule_failures(
+    con: duckdb.DuckDBPyConnection, file_name: str, rules: tuple[RowRule, ...], replaced: str | None
 ) -> None:
-    """One row per rule: rows judged, rows failing it (a row may fail several), rows quarantined for it."""
-    con.execute("delete from dq.staging_rule_counts where source_file = ?", [file_name])
+    """dq.staging_rule_failures: one row per row and rule it failed (a row may fail several), from temp
+    `_rule_failures`; replaces the file's rows (`replaced` None) or those a scoped build replaces."""
+    where = f" and {replaced}" if replaced else ""
+    con.execute(f"delete from dq.staging_rule_failures where source_file = ?{where}", [file_name])
     for i, rule in enumerate(rules):
         con.execute(
             f"""
-            insert into dq.staging_rule_counts
-            select ?, ?, ?, coalesce(count_if(_rule_{i}), 0), coalesce(count_if(reason_code = ?), 0), now()::timestamp
-            from _rule_failures
+            insert into dq.staging_rule_failures
+            select ?, _batch_id, _source_line, ? from _rule_failures where _rule_{i}
             """,
-            [file_name, rule.check_name, checked, rule.check_name],
+            [file_name, rule.check_name],
+        )
+
+
+def _record_rule_counts(
+    con: duckdb.DuckDBPyConnection, file_name: str, rules: tuple[RowRule, ...], staged_rows: int
+) -> None:
+    """One row per rule: rows judged (every row staged, plus those quarantined by a rule), rows failing it, rows
+    quarantined for it; counted from the tables, so a full and a scoped build record the same."""
+    con.execute("delete from dq.staging_rule_counts where source_file = ?", [file_name])
+    for rule in rules:
+        con.execute(
+            """
+            insert into dq.staging_rule_counts
+            select
+                $file,
+                $rule,
+                $staged
+                    + (select count(*) from quarantine.rows where source_file = $file and stage = 'validation'),
+                (select count(*) from dq.staging_rule_failures where source_file = $file and check_name = $rule),
+                (
+                    select count(*) from quarantine.rows
+                    where source_file = $file and stage = 'validation' and reason_code = $rule
+                ),
+                now()::timestamp
+            """,
+            {"file": file_name, "rule": rule.check_name, "staged": staged_rows},
         )
 
 

@@ -30,6 +30,9 @@ class BatchOutcome:
     seconds: float | None = None  # wall time, when the run was executed in this process
     unknown_files: list[str] = field(default_factory=list)  # files of the batch folder nobody reads
     log_file: str | None = None  # the run's full event log (a run executed in this process)
+    processing_path: str | None = None  # incremental / full (None: the run did not get that far)
+    processing_reason: str | None = None  # why that path
+    patients_in_scope: int | None = None  # an incremental run: the patients it rebuilt
 
     @classmethod
     def not_run(cls, batch_id: str, reason: str, reason_code: str) -> BatchOutcome:
@@ -73,6 +76,16 @@ def add_warehouse_counts(outcome: BatchOutcome, db_path: Path) -> bool:
             outcome.rows_read[source_file] = read
             outcome.rows_loaded[source_file] = loaded
             outcome.rows_quarantined[source_file] = quarantined
+        path = con.execute(
+            "select processing_path, processing_reason from raw._batches where batch_id = ?", [outcome.batch_id]
+        ).fetchone() if _has_column(con, "raw._batches", "processing_path") else None
+        if path and path[0]:
+            outcome.processing_path, outcome.processing_reason = path
+            if path[0] == "incremental" and table_exists(con, "raw._affected_patients"):
+                outcome.patients_in_scope = con.execute(
+                    "select count(distinct patient_id) from raw._affected_patients where batch_id = ?",
+                    [outcome.batch_id],
+                ).fetchone()[0]
         if table_exists(con, "cohort.patient_flags"):
             outcome.cohort_size = con.execute("select count(*) from cohort.patient_flags").fetchone()[0]
         return True
@@ -80,3 +93,14 @@ def add_warehouse_counts(outcome: BatchOutcome, db_path: Path) -> bool:
         return False
     finally:
         con.close()
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_columns() where database_name = current_database() and schema_name = ? "
+            "and table_name = ? and column_name = ?",
+            [schema, name, column],
+        ).fetchone()[0]
+    )

@@ -41,6 +41,10 @@ def summary_document(outcome: BatchOutcome, **context: Any) -> dict[str, Any]:
         "checks": outcome.checks,
         "cohort_size": outcome.cohort_size,
         "published": bool(outcome.published),
+        # incremental (only the patients the batch can change were rebuilt) or full, and why
+        "processing_path": outcome.processing_path,
+        "processing_reason": outcome.processing_reason,
+        "patients_in_scope": outcome.patients_in_scope,
         "log_file": outcome.log_file,  # the run's whole Dagster event log (text), when it was written
     }
     doc.update(context)
@@ -71,6 +75,8 @@ def format_outcome_line(outcome: BatchOutcome) -> str:
         f"cohort_size={'-' if outcome.cohort_size is None else outcome.cohort_size}",
         f"published={'yes' if outcome.published else 'no'}",
     ]
+    if outcome.processing_path:
+        parts.append(f"path={outcome.processing_path}")
     if outcome.unknown_files:
         parts.append(f"unknown_files={','.join(outcome.unknown_files)}")
     if not outcome.success and outcome.reason:

@@ -4,7 +4,8 @@
   materialization of unpartitioned assets) is about the batch registered last, else about no batch (`none`);
 - folder: the run's `source_dir` tag (CLI, sensor, schedule), else where the batch was registered from, else
   `<landing_dir>/<batch id>` (a backfill or a run started by hand);
-- flags: `allow_out_of_order`, and the delivery fingerprint and trigger of sensor and schedule runs.
+- flags: `allow_out_of_order`, `full` (rebuild every table instead of the batch's patients), and the delivery
+  fingerprint and trigger of sensor and schedule runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipelines.ingest.lifecycle import registered_source_dir
 from pipelines.orchestration.partitions import (
     ALLOW_OUT_OF_ORDER_TAG,
     FINGERPRINT_TAG,
+    FULL_TAG,
     PARTITION_TAG,
     SOURCE_DIR_TAG,
     TRIGGER_TAG,
@@ -35,6 +37,7 @@ class BatchContext:
     allow_out_of_order: bool
     fingerprint: str | None
     trigger: str
+    full: bool = False  # the full path was asked for (--full)
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> BatchContext:
@@ -44,6 +47,7 @@ class BatchContext:
             allow_out_of_order=tags.get(ALLOW_OUT_OF_ORDER_TAG) == "true",
             fingerprint=tags.get(FINGERPRINT_TAG),
             trigger=tags.get(TRIGGER_TAG, "manual"),
+            full=tags.get(FULL_TAG) == "true",
         )
 
     def batch_or_latest(self, con: duckdb.DuckDBPyConnection) -> str:

@@ -10,3 +10,4 @@ SOURCE_DIR_TAG = "cramp_cohort/source_dir"  # the batch folder (else: the regist
 ALLOW_OUT_OF_ORDER_TAG = "cramp_cohort/allow_out_of_order"
 FINGERPRINT_TAG = "cramp_cohort/batch_fingerprint"  # the delivery a sensor or schedule run was requested for
 TRIGGER_TAG = "cramp_cohort/trigger"  # sensor / schedule / schedule_refresh / cli
+FULL_TAG = "cramp_cohort/full"  # "true": the full path (every staging and cohort table rebuilt), --full

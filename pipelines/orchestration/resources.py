@@ -1,8 +1,13 @@
 """The resources every asset gets: the warehouse (through the warehouse door) and the settings it needs.
 
 DuckDB allows one writing process per file, so the code location runs every step in one process (see
-`definitions.py`) and never keeps a connection open between steps. The run holds the warehouse lock
-(`pipelines/warehouse/lock.py`) from its first step to its last, so no other run can slip in between two steps.
+`definitions.py`). The run holds the warehouse lock (`pipelines/warehouse/lock.py`) from its first step to its last,
+so no other run can slip in between two steps.
+
+The run also holds the database open from its first step to its last: each step's connection is a cursor of the
+run's connection. Opening the file and closing it (which checkpoints the WAL into the file) once per step cost
+~60 ms each, some 3 s of a tiny batch's 50 steps; now the file is opened once and checkpointed once, at the end
+of the run. Every commit still goes to the WAL first, so a killed run loses nothing it committed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from pipelines import EXPECTATIONS_DIR
 from pipelines.settings import Settings
@@ -27,6 +33,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     path: str
     threads: int = 0
     memory_limit: str = ""
+    _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DuckDBWarehouse:
@@ -37,9 +44,19 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Raises WarehouseBusy (the run fails with that one line) when another run holds the warehouse.
         acquire(Path(self.path), f"run {context.run_id or 'without id'}")
+        try:
+            self._run_connection = self.warehouse.connect()
+        except BaseException:
+            release(Path(self.path))
+            raise
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        release(Path(self.path))
+        try:
+            if self._run_connection is not None:
+                self._run_connection.close()
+                self._run_connection = None
+        finally:
+            release(Path(self.path))
 
     @property
     def warehouse(self) -> Warehouse:
@@ -47,7 +64,14 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self.warehouse.connect(read_only=read_only)
+        """A connection for one step: a cursor of the run's connection (its own transactions, the same database).
+        `read_only` opens the file read-only when no run holds it; inside a run it is the caller's promise (DuckDB
+        refuses a read-only and a read-write connection to one file in one process)."""
+        if self._run_connection is not None:
+            con = self._run_connection.cursor()
+            con.execute("set enable_progress_bar = false")
+        else:
+            con = self.warehouse.connect(read_only=read_only)
         try:
             yield con
         finally:

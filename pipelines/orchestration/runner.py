@@ -11,6 +11,7 @@ import dagster as dg
 from pipelines.operations.outcome import BatchOutcome
 from pipelines.orchestration.partitions import (
     ALLOW_OUT_OF_ORDER_TAG,
+    FULL_TAG,
     SOURCE_DIR_TAG,
     TRIGGER_TAG,
     batch_partitions,
@@ -33,6 +34,7 @@ def run_batch(
     settings: Settings | None = None,
     instance: dg.DagsterInstance | None = None,
     allow_out_of_order: bool = False,
+    full: bool = False,
 ) -> BatchOutcome:
     """Materializes the whole graph for one batch folder; never raises for a failed run (WarehouseBusy aside:
     another run holds the warehouse, nothing was run)."""
@@ -49,6 +51,8 @@ def run_batch(
     tags = {SOURCE_DIR_TAG: str(source_dir), TRIGGER_TAG: CLI_TRIGGER}
     if allow_out_of_order:
         tags[ALLOW_OUT_OF_ORDER_TAG] = "true"
+    if full:
+        tags[FULL_TAG] = "true"
     with holding_warehouse(settings.db_path, f"batch {batch_id}"):
         result = job.execute_in_process(
             partition_key=batch_id,

@@ -16,7 +16,14 @@ import duckdb
 
 from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.history import record_results
-from pipelines.quality.validate import NOT_APPLICABLE, CheckResult, judge, validate_suite, validate_suite_spark
+from pipelines.quality.validate import (
+    NOT_APPLICABLE,
+    CheckResult,
+    SuiteRun,
+    judge,
+    validate_suite,
+    validate_suite_spark,
+)
 from pipelines.warehouse import table_exists
 
 
@@ -40,14 +47,33 @@ class RuleCount:
     rows_quarantined: int
 
 
+BATCH_ROWS_SCHEMA = "dq_batch_rows"  # an incremental run's batch rows, validated in place of the whole table
+
+
 def measure_table(
-    con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str, batch_id: str | None, spark: Any = None
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    run_id: str,
+    batch_id: str | None,
+    batch_rows_only: bool = False,
+    spark: Any = None,
 ) -> TableValidation:
-    """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`. With a
-    Spark session (engine spark) the suite runs on Spark's `staging.<table>` through GX's Spark datasource; the
-    staging build's rule counts and the history stay in the DuckDB file either way."""
-    outcome = validate_suite(con, suite) if spark is None else validate_suite_spark(spark, suite)
-    rules = staging_rule_counts(con, suite.table)
+    """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`.
+
+    With `batch_rows_only` (a batch run, incremental or full) the suite measures the batch's own staged rows and
+    the rules what the build judged of them: what this delivery brought, at a cost that grows with the delivery,
+    not the history. The checks that join other tables (references resolve) still read the whole staging tables,
+    so the cross-batch rules hold for every key the batch touches; natural keys are unique by the staging build.
+    With a Spark session (engine spark) the suite runs on Spark's `staging.<table>` through GX's Spark datasource;
+    the staging build's rule counts and the history stay in the DuckDB file either way."""
+    only_batch = batch_id if batch_rows_only else None
+    if spark is not None:
+        outcome = validate_suite_spark(spark, suite, batch_id=only_batch)
+    elif only_batch is not None:
+        outcome = _validate_batch_rows(con, suite, only_batch)
+    else:
+        outcome = validate_suite(con, suite)
+    rules = staging_rule_counts(con, suite.table, only_batch)
     by_name = {e.check_name: e for e in suite.expectations}
     results = []
     for result in outcome.results:
@@ -66,10 +92,51 @@ def measure_table(
     return TableValidation(suite.table, batch_id, results, quarantined, outcome.gx_result)
 
 
-def staging_rule_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, RuleCount]:
-    """What the last staging build of `table` judged and removed, per rule."""
+def _validate_batch_rows(con: duckdb.DuckDBPyConnection, suite: Suite, batch_id: str) -> SuiteRun:
+    """The suite over a copy of the batch's staged rows (a table: GX reads through cursors of its own)."""
+    con.execute(f"create schema if not exists {BATCH_ROWS_SCHEMA}")
+    copy = f"{BATCH_ROWS_SCHEMA}.{suite.table}"
+    con.execute(
+        f"create or replace table {copy} as select * from staging.{suite.table} where _batch_id = ?", [batch_id]
+    )
+    try:
+        return validate_suite(con, suite, schema=BATCH_ROWS_SCHEMA)
+    finally:
+        con.execute(f"drop table if exists {copy}")
+
+
+def staging_rule_counts(
+    con: duckdb.DuckDBPyConnection, table: str, batch_id: str | None = None
+) -> dict[str, RuleCount]:
+    """What the last staging build of `table` judged and removed, per rule (of the batch's rows only, when
+    `batch_id` is given)."""
     if not table_exists(con, "dq.staging_rule_counts"):
         return {}
+    if batch_id is not None:
+        rows = con.execute(
+            """
+            select
+                check_name,
+                (select count(*) from staging.{table} where _batch_id = $batch)
+                    + (
+                        select count(*) from quarantine.rows
+                        where source_file = $file and stage = 'validation' and batch_id = $batch
+                    ),
+                (
+                    select count(*) from dq.staging_rule_failures as f
+                    where f.source_file = $file and f.check_name = c.check_name and f.batch_id = $batch
+                ),
+                (
+                    select count(*) from quarantine.rows as q
+                    where q.source_file = $file and q.stage = 'validation' and q.batch_id = $batch
+                        and q.reason_code = c.check_name
+                ),
+            from dq.staging_rule_counts as c
+            where source_file = $file
+            """.replace("{table}", table),
+            {"file": f"{table}.csv", "batch": batch_id},
+        ).fetchall()
+        return {name: RuleCount(int(checked), int(failing), int(moved)) for name, checked, failing, moved in rows}
     rows = con.execute(
         "select check_name, rows_checked, failing_rows, rows_quarantined from dq.staging_rule_counts "
         "where source_file = ?",

@@ -1,5 +1,6 @@
 """The reference layer `ref.*`, built once per run before anything reads it: every seed CSV as a table, the
-phenotype version, the code-system labels in use, and the tables derived from them (`sql/ref/*.sql`).
+phenotype version, the code-system labels in use, the tables derived from them (`sql/ref/*.sql`) and the official
+ICD-10-CM titles of the seeds' codes (`ref.icd10cm_titles`, kept while the phenotype version holds).
 
 Staging reads the code-system map, validation reads the lab rules and value-set codes, the phenotype reads all of
 it: one copy, one code normalisation (`ref.value_set_codes.code_key`).
@@ -13,6 +14,7 @@ import duckdb
 
 from pipelines.contract.code_systems import code_system_labels
 from pipelines.reference import seeds
+from pipelines.reference.icd10cm_titles import TITLES_TABLE, ensure_icd10cm_titles
 from pipelines.warehouse import materialize_table
 
 CODE_SYSTEM_MAP = "ref.code_system_map"
@@ -32,6 +34,7 @@ def build_reference_data(
     for table in DERIVED_TABLES:
         schema, name = table.split(".")
         counts[table] = materialize_table(con, table, f"{schema}/{name}.sql")
+    counts[TITLES_TABLE] = ensure_icd10cm_titles(con, version)
     relation = con.sql("select * from ref.parameters")
     values = zip(relation.columns, relation.fetchone(), strict=True)
     missing = [name for name, value in values if value is None]

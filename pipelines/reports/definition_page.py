@@ -21,6 +21,7 @@ from pipelines.contract.flags import CATALOG
 from pipelines.marts.suppression import SMALL_MAX, SUPPRESSED_LABEL
 from pipelines.reference import icd10cm
 from pipelines.reference.build import CODE_SYSTEM_MAP, DERIVED_TABLES
+from pipelines.reference.icd10cm_titles import TITLES_TABLE, read_icd10cm_titles
 from pipelines.reference.value_sets import MATCH_KINDS, SYSTEM_NAMES, by_value_set, entries_from_rows
 from pipelines.reports.version_diff import read_version_diff
 from pipelines.warehouse import atomic_write_text, quote_ident, table_columns, table_exists
@@ -101,6 +102,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         for r in seeds.get("flag_rules", [])
     ]
     counts = _code_counts(con)
+    titles = IcdTitles(read_icd10cm_titles(con) or {})
     lab_measures = _lab_measures(seeds, parameters)
     return {
         "version": version,
@@ -114,12 +116,12 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         "flag_rules": flag_rules,
         "flag_labels": labels,
         "labs": lab_measures,
-        "gestation_weeks": [_with_title(r) for r in seeds.get("gestation_weeks", [])],
+        "gestation_weeks": [_with_title(r, titles) for r in seeds.get("gestation_weeks", [])],
         # the labels in use (project seed + the site's map) where the run recorded them, else the seed
         "code_systems": _rows(con, f"ref.{LABELS_IN_USE}")
         if table_exists(con, f"ref.{LABELS_IN_USE}")
         else seeds.get("code_systems", []),
-        "value_sets": _value_sets(seeds.get("value_sets", []), flag_rules, lab_measures, counts),
+        "value_sets": _value_sets(seeds.get("value_sets", []), flag_rules, lab_measures, counts, titles),
         "counts_available": counts is not None,
         "other_seeds": [
             {"name": name, "columns": list(rows[0]) if rows else table_columns(con, f"ref.{name}"), "rows": rows}
@@ -134,7 +136,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
 
 def seed_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The `ref` tables loaded verbatim from seed files: every ref table except the derived ones."""
-    derived = {t.split(".")[1] for t in DERIVED_TABLES} | {"phenotype_version", LABELS_IN_USE}
+    derived = {t.split(".")[1] for t in (*DERIVED_TABLES, TITLES_TABLE)} | {"phenotype_version", LABELS_IN_USE}
     rows = con.execute(
         "select table_name from information_schema.tables where table_schema = 'ref' "
         "and table_catalog = current_database() order by table_name"
@@ -172,7 +174,25 @@ def write_definition_page(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path
     return atomic_write_text(Path(out_dir) / PAGE_FILE, render(collect(con)))
 
 
-def _value_sets(seed_rows: list[dict], flag_rules: list[dict], labs: list[dict], counts: dict | None) -> list[dict]:
+@dataclass(frozen=True)
+class IcdTitles:
+    """ICD-10-CM titles as the reference layer recorded them (`ref.icd10cm_titles`); a code the table lacks (a
+    warehouse built before it existed) is looked up in the tabular list itself."""
+
+    recorded: dict[str, tuple[str | None, int]]
+
+    def title(self, code: str) -> str | None:
+        return self.recorded[code][0] if code in self.recorded else icd10cm.title(code)
+
+    def codes_below(self, code: str) -> int:
+        if code in self.recorded:
+            return self.recorded[code][1]
+        return max(len(icd10cm.codes_under(code)) - 1, 0)
+
+
+def _value_sets(
+    seed_rows: list[dict], flag_rules: list[dict], labs: list[dict], counts: dict | None, titles: IcdTitles
+) -> list[dict]:
     used_by: dict[str, list[str]] = {}
     for rule in flag_rules:
         used_by.setdefault(str(rule["value_set"]), []).append(str(rule["flag"]))
@@ -186,9 +206,9 @@ def _value_sets(seed_rows: list[dict], flag_rules: list[dict], labs: list[dict],
             roles.append("lab measure (see Labs)")
         rows = []
         for entry in entries:
-            title = entry.official_title
-            prefix = entry.code_system == "ICD10CM" and entry.match == "prefix"
-            below = len(icd10cm.codes_under(entry.code)) - 1 if prefix else 0
+            icd = entry.code_system == "ICD10CM"
+            title = titles.title(entry.code) if icd else None
+            below = titles.codes_below(entry.code) if icd and entry.match == "prefix" else 0
             count = (counts or {}).get(entry.key)
             rows.append(
                 {
@@ -218,9 +238,9 @@ def _value_sets(seed_rows: list[dict], flag_rules: list[dict], labs: list[dict],
     return out
 
 
-def _with_title(row: dict) -> dict:
+def _with_title(row: dict, titles: IcdTitles) -> dict:
     """A seed row with the official title of its code (ICD-10-CM), else the seed's own description."""
-    official = icd10cm.title(str(row["code"])) if str(row.get("code_system", "")).upper() == "ICD10CM" else None
+    official = titles.title(str(row["code"])) if str(row.get("code_system", "")).upper() == "ICD10CM" else None
     return dict(row, title=official or row.get("description") or "")
 
 

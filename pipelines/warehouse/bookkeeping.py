@@ -8,6 +8,8 @@ rely on their columns, whichever room touched the warehouse first.
 
 from __future__ import annotations
 
+from functools import cache
+
 import duckdb
 
 SCHEMAS = ("raw", "raw_batches", "staging", "quarantine", "dq")
@@ -22,7 +24,14 @@ TABLES: dict[str, str] = {
         state varchar default 'accepted',
         state_reason varchar,
         state_run_id varchar,
-        state_changed_at timestamp
+        state_changed_at timestamp,
+        processing_path varchar,
+        processing_reason varchar
+    """,
+    # one row per batch and patient it can change (ingest/affected.py): the scope of an incremental run
+    "raw._affected_patients": """
+        batch_id varchar,
+        patient_id varchar
     """,
     # one row per batch and file: its table in raw_batches and what was read of the delivered file
     "raw._landed_files": """
@@ -91,6 +100,22 @@ TABLES: dict[str, str] = {
         rows_quarantined bigint,
         computed_at timestamp
     """,
+    # one row per staged row and data-quality rule it failed (a row may fail several; it is quarantined for the
+    # first): what dq.staging_rule_counts counts, kept per row so that a build for some patients updates it
+    "dq.staging_rule_failures": """
+        source_file varchar,
+        batch_id varchar,
+        source_line bigint,
+        check_name varchar
+    """,
+    # one row per phenotype asset: the accepted batches and the definitions its tables were last built over
+    # (cohort/build_state.py; an incremental run needs every asset built over the batches accepted now)
+    "dq.cohort_builds": """
+        asset varchar primary key,
+        signature varchar,
+        accepted_batches varchar,
+        built_at timestamp
+    """,
     # one row per check per run (history: never overwritten)
     "dq.check_results": """
         run_id varchar not null,
@@ -131,6 +156,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("state_reason", "varchar"),
         ("state_run_id", "varchar"),
         ("state_changed_at", "timestamp"),
+        ("processing_path", "varchar"),  # incremental / full (ingest/processing_path.py)
+        ("processing_reason", "varchar"),
     ),
     "raw._landed_files": tuple(
         (column, kind)
@@ -155,9 +182,50 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] | None = None) -> None:
     """Creates the schemas and the bookkeeping tables (all, or `tables`) that do not exist yet."""
+    wanted = tables or tuple(TABLES)
+    if _all_present(con, wanted):
+        return  # one catalog query instead of ~10 DDL statements: a run calls this some 100 times
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-    for table in tables or tuple(TABLES):
+    for table in wanted:
         con.execute(f"create table if not exists {table} ({TABLES[table]})")
         for column, kind in ADDED_COLUMNS.get(table, ()):
             con.execute(f"alter table {table} add column if not exists {column} {kind}")
+
+
+
+def _all_present(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> bool:
+    """Whether every schema and every one of `tables`, with all its columns, exists already (two catalog queries;
+    a table's columns are counted, its declared and added columns being all it may have)."""
+    schemas = {
+        r[0]
+        for r in con.execute(
+            "select schema_name from duckdb_schemas() where database_name = current_database()"
+        ).fetchall()
+    }
+    if not set(SCHEMAS) <= schemas:
+        return False
+    names = sorted(set(tables))
+    held = dict(
+        con.execute(
+            "select schema_name || '.' || table_name, column_count from duckdb_tables() "
+            "where database_name = current_database() and list_contains(?, schema_name || '.' || table_name)",
+            [names],
+        ).fetchall()
+    )
+    expected = _column_counts()
+    return all(held.get(table) == expected[table] for table in names)
+
+
+@cache
+def _column_counts() -> dict[str, int]:
+    """The number of columns of each bookkeeping table as `ensure_bookkeeping` leaves it (built once, in memory)."""
+    with duckdb.connect() as con:
+        for schema in SCHEMAS:
+            con.execute(f"create schema if not exists {schema}")
+        for table in TABLES:
+            con.execute(f"create table {table} ({TABLES[table]})")
+            for column, kind in ADDED_COLUMNS.get(table, ()):
+                con.execute(f"alter table {table} add column if not exists {column} {kind}")
+        rows = con.execute("select schema_name || '.' || table_name, column_count from duckdb_tables()").fetchall()
+    return dict(rows)

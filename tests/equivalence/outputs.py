@@ -45,8 +45,8 @@ TEST_KEY = "equivalence-test-key-0123456789abcdef"
 
 # Schemas whose tables are outputs (or the inputs of outputs) and must not change by accident.
 SCHEMAS = ("staging", "quarantine", "dq", "ref", "intermediate", "cohort", "marts")
-# Bookkeeping that records runs rather than results: the ledger of batch runs.
-SKIPPED_TABLES = {"dq.batch_runs"}
+# Bookkeeping that records runs rather than results: the ledger of batch runs, the cohort's build record.
+SKIPPED_TABLES = {"dq.batch_runs", "dq.cohort_builds"}
 # Columns that name a run, a moment or a folder of this machine: they differ between two equal runs.
 VOLATILE_COLUMNS = {
     "run_id",

@@ -14,6 +14,7 @@ from pipelines.ingest.staging_rules import staging_rules
 from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.partitions import batch_partitions
+from pipelines.orchestration.processing_path import choose_path, definitions_signature, run_scope
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
 from pipelines.warehouse.engine_exchange import duckdb_to_spark
@@ -50,9 +51,13 @@ def landed_batch(
         for note in inspection.notes:
             context.log.info(note)
         with warehouse.connect() as con:
+            lifecycle.recover_interrupted(con)  # before the choice: an interrupted run's batch is rolled back first
+            path, reason = choose_path(con, batch.full, definitions_signature(paths.suites_dir, paths.code_system_map))
             lifecycle.register_batch(
                 con, context.partition_key, source_dir, inspection.notes, context.run.run_id, batch.allow_out_of_order
             )
+            lifecycle.start_scope(con, context.partition_key, path, reason)
+        context.log.info(f"processing path: {path} ({reason})")
     except BatchError as exc:
         raise batch_failure(exc) from exc
     return dg.MaterializeResult(
@@ -60,6 +65,8 @@ def landed_batch(
             "source_dir": str(source_dir),
             "notes": dg.MetadataValue.md("\n".join(inspection.notes) or "-"),
             "unknown_files": ", ".join(inspection.unknown_files),
+            "processing_path": path,
+            "processing_reason": reason,
         }
     )
 
@@ -96,7 +103,8 @@ def _raw_asset(name: str) -> dg.AssetsDefinition:
         try:
             _, _, inspection = _inspect(context, warehouse, paths)
             with warehouse.connect() as con:
-                result = lifecycle.land_file(con, context.partition_key, inspection.files[name])
+                scope = run_scope(con, context.partition_key)
+                result = lifecycle.land_file(con, context.partition_key, inspection.files[name], scope)
         except BatchError as exc:
             raise batch_failure(exc) from exc
         if inspection.files[name].path is None:
@@ -106,6 +114,7 @@ def _raw_asset(name: str) -> dg.AssetsDefinition:
                 "dagster/partition_row_count": result.rows_loaded,
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
+                "processing_path": "full" if scope.is_full else "incremental",
             }
         )
 
@@ -135,7 +144,8 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
         try:
             with warehouse.connect() as con:
                 batch_id = BatchContext.from_tags(context.run.tags).batch_id
-                result = lifecycle.build_staging(con, name, batch_id, paths.max_quarantine_share, rules)
+                scope = run_scope(con, batch_id)
+                result = lifecycle.build_staging(con, name, batch_id, paths.max_quarantine_share, rules, scope)
                 counted = row_count_metadata(con, f"staging.{name}")
                 if spark is not None:  # validation and the phenotype read Spark's copy (docs/scale-out.md)
                     duckdb_to_spark(con, spark.tables, f"staging.{name}", context.run.run_id)
@@ -148,6 +158,8 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
                 "rows_quarantined": result.rows_quarantined,
                 "rows_superseded": result.rows_superseded,
                 "rows_failing_rules": result.rows_failing_rules,
+                "processing_path": "full" if scope.is_full else "incremental",
+                **({} if scope.is_full else {"patients_in_scope": result.patients_in_scope}),
             }
         )
 

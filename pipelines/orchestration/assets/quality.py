@@ -98,14 +98,20 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
         reports_dir = Path(paths.reports_dir)
         session = spark.spark_session if spark is not None else None
         with warehouse.connect() as con:
-            batch_id = BatchContext.from_tags(context.run.tags).batch_or_latest(con)
-            outcome = measure_table(con, suite, context.run.run_id, batch_id, spark=session)
+            batch = BatchContext.from_tags(context.run.tags)
+            batch_id = batch.batch_or_latest(con)
+            # A batch run measures the batch's rows (on either path, so both record the same); a run without a
+            # batch measures the whole table.
+            outcome = measure_table(
+                con, suite, context.run.run_id, batch_id, batch_rows_only=batch.batch_id is not None, spark=session
+            )
             fault_point("validation")
             if outcome.blocking_failures:
                 # Downstream (including the report asset) will not run: leave the steward the reason now.
                 write_data_quality_report(con, reports_dir)
         try:
-            write_validation_page(outcome.gx_result, reports_dir / "gx", suite.table)
+            if outcome.gx_result is not None:  # None: the suite holds generic checks only (no GX validation)
+                write_validation_page(outcome.gx_result, reports_dir / "gx", suite.table)
         except Exception as exc:  # Data Docs are a convenience: never fail validation over them
             context.log.warning(f"GX Data Docs for {suite.table} not written: {exc}")
         for failure in outcome.blocking_failures:
