@@ -26,9 +26,10 @@ demo: $(INSTALLED)
 	@echo "reports:    warehouse/reports/dashboard.html, definition.html, data_quality.html"
 	@echo "run logs:   warehouse/runs/"
 
+# Temp folders inside the checkout: two checkouts on one machine (CI beside a developer) never clear each other's.
 test: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --basetemp=$(CURDIR)/.pytest_tmp
 
 # The Dagster UI with the whole asset graph, sensor and schedule; runs queue one at a time (dagster_home/dagster.yaml).
 dagster: $(INSTALLED)
@@ -41,4 +42,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf warehouse bench/cache .pytest_cache
+	rm -rf warehouse bench/cache .pytest_cache .pytest_tmp

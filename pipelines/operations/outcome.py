@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.warehouse import Warehouse, WarehouseBusy, table_exists
+from pipelines.warehouse import Warehouse, WarehouseBusy, table_columns, table_exists
 
 
 @dataclass
@@ -78,7 +78,7 @@ def add_warehouse_counts(outcome: BatchOutcome, db_path: Path) -> bool:
             outcome.rows_quarantined[source_file] = quarantined
         path = con.execute(
             "select processing_path, processing_reason from raw._batches where batch_id = ?", [outcome.batch_id]
-        ).fetchone() if _has_column(con, "raw._batches", "processing_path") else None
+        ).fetchone() if "processing_path" in table_columns(con, "raw._batches") else None
         if path and path[0]:
             outcome.processing_path, outcome.processing_reason = path
             if path[0] == "incremental" and table_exists(con, "raw._affected_patients"):
@@ -94,13 +94,3 @@ def add_warehouse_counts(outcome: BatchOutcome, db_path: Path) -> bool:
     finally:
         con.close()
 
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_columns() where database_name = current_database() and schema_name = ? "
-            "and table_name = ? and column_name = ?",
-            [schema, name, column],
-        ).fetchone()[0]
-    )

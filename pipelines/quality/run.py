@@ -162,16 +162,4 @@ def batch_volume(
         change = 100.0 * failing / total if total else (0.0 if failing == 0 else float("inf"))
         status = "pass" if change <= expectation.threshold else "fail"
         detail = f"{int(current):,} rows against {total:,} in batch {previous_batch}"
-    return CheckResult(
-        table_name=table,
-        check_name=expectation.check_name,
-        expectation_type=expectation.type,
-        kahn_category=expectation.kahn_category,
-        severity=expectation.severity,
-        threshold=expectation.threshold,
-        explanation=expectation.explanation,
-        status=status,
-        failing_rows=failing,
-        total_rows=total,
-        detail=detail,
-    )
+    return CheckResult.of(expectation, table, status, failing, total, detail)

@@ -50,6 +50,31 @@ class CheckResult:
     total_rows: int
     detail: str
 
+    @classmethod
+    def of(
+        cls,
+        expectation: ExpectationDef,
+        table: str,
+        status: str,
+        failing_rows: int | None,
+        total_rows: int,
+        detail: str = "",
+    ) -> CheckResult:
+        """A check's result, its description taken from its expectation."""
+        return cls(
+            table_name=table,
+            check_name=expectation.check_name,
+            expectation_type=expectation.type,
+            kahn_category=expectation.kahn_category,
+            severity=expectation.severity,
+            threshold=expectation.threshold,
+            explanation=expectation.explanation,
+            status=status,
+            failing_rows=failing_rows,
+            total_rows=total_rows,
+            detail=detail,
+        )
+
     @property
     def failing_pct(self) -> float | None:
         if self.failing_rows is None:
@@ -144,19 +169,7 @@ def _over(expectation: ExpectationDef, relation: str) -> str:
 
 def _generic_result(expectation: ExpectationDef, count: int | str, table: str, total_rows: int) -> CheckResult:
     failing, detail = (count, "") if isinstance(count, int) else (None, count)
-    return CheckResult(
-        table_name=table,
-        check_name=expectation.check_name,
-        expectation_type=expectation.type,
-        kahn_category=expectation.kahn_category,
-        severity=expectation.severity,
-        threshold=expectation.threshold,
-        explanation=expectation.explanation,
-        status=judge(expectation, failing, total_rows),
-        failing_rows=failing,
-        total_rows=total_rows,
-        detail=detail,
-    )
+    return CheckResult.of(expectation, table, judge(expectation, failing, total_rows), failing, total_rows, detail)
 
 
 def validate_suite_spark(
@@ -225,19 +238,7 @@ def _to_check_result(expectation: ExpectationDef, gx_row: Any, table: str, total
         failing = 0
     else:
         failing, detail = None, "Great Expectations reported failure without a count"
-    return CheckResult(
-        table_name=table,
-        check_name=expectation.check_name,
-        expectation_type=expectation.type,
-        kahn_category=expectation.kahn_category,
-        severity=expectation.severity,
-        threshold=expectation.threshold,
-        explanation=expectation.explanation,
-        status=judge(expectation, failing, total_rows),
-        failing_rows=failing,
-        total_rows=total_rows,
-        detail=detail,
-    )
+    return CheckResult.of(expectation, table, judge(expectation, failing, total_rows), failing, total_rows, detail)
 
 
 def judge(expectation: ExpectationDef, failing: int | None, total_rows: int) -> str:

@@ -175,14 +175,10 @@ def test_an_out_of_order_batch_then_a_rerun_of_an_old_one(pair: Pair) -> None:
     _check_paths(pair, expect_incremental=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14): after this out-of-order batch the incremental warehouse differs from the full "
-    "rebuild (superseded rows, reconciliation, rule counts and the cohort rows of patient 1, whom the batch does "
-    "not touch) and its run fails the disclosure audit; found by hypothesis (CRAMP_COHORT_PROPERTY_EXAMPLES=12)",
-)
 def test_found_an_out_of_order_batch_after_a_move_to_a_patient_who_died(pair: Pair) -> None:
-    """The sequence hypothesis found (not shrunk further): a batch moves an encounter of patient 0 to patient 1,
+    """The sequence hypothesis found (not shrunk further; it failed until the encounters' scoped build stopped
+    widening its scope before the swap, which deleted every staged encounter of patient 1 while reading only the
+    copies of the encounters it named): a batch moves an encounter of patient 0 to patient 1,
     whose death it delivers, and carries an orphan encounter; then a new batch sorting before the base delivers
     patient 0 again and moves an encounter of patient 3 to patient 0."""
     steps = (

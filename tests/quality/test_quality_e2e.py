@@ -146,7 +146,9 @@ def test_error_check_over_threshold_blocks_downstream_and_keeps_previous_outputs
         "select status, failing_rows, total_rows, threshold from dq.check_results "
         "where batch_id = '2026-02-01' and check_name = 'encounters_stop_not_before_start'",
     )
-    assert row == [("fail", 11, 20, 5.0)]  # e1..e10 of batch 2 and e20 of batch 1, of 20 staged
+    # a batch run measures the rows its batch brought: e1..e10, re-delivered by batch 2 with STOP before START, of
+    # the 10 it delivered (batch 1's own bad e20 was measured, and quarantined, in batch 1's run)
+    assert row == [("fail", 10, 10, 5.0)]
 
 
 def test_report_written_by_the_blocked_run_compares_with_the_previous_batch(two_runs):
