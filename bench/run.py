@@ -8,6 +8,8 @@ run (environment, so the pieces can be run one at a time):
     BENCH_SIZES=100000,1000000   extract sizes (full run, bare load, incremental delta)
     BENCH_INCREMENTAL=1          0 skips the delta batch after the full run
     BENCH_TINY=100000            sizes whose warehouse also gets the 5-patient batch ("" for none)
+    BENCH_SPARK_MAX=100000       sizes up to this also run end to end on the Spark engine (`local[2]`) next to the
+                                 DuckDB run, with the ratio (docs/scale-out.md)
 """
 
 from __future__ import annotations
@@ -103,14 +105,14 @@ def bare_load(folder: Path) -> float:
 
 
 def pipeline_run(
-    folder: Path, db: Path, runs_dir: Path, batch_id: str, *extra: str
+    folder: Path, db: Path, runs_dir: Path, batch_id: str, *extra: str, engine: dict[str, str] | None = None
 ) -> tuple[float, int, dict]:
     # The cached folders are not named as batch ids: the run names its batch (the increment's sorts later).
     seconds, rss = measure(
         [str(BIN / "cramp-cohort"), "run", "--input", str(folder), "--db", str(db), "--batch-id", batch_id, *extra],
         # Each warehouse its own snapshot folder: publishing refuses a folder holding another warehouse's snapshot.
         env={"CRAMP_COHORT_RUNS_DIR": str(runs_dir), "CRAMP_COHORT_REPORTS_DIR": str(CACHE / f"reports_{db.stem}"),
-             "CRAMP_COHORT_PUBLISHED_DIR": str(CACHE / f"published_{db.stem}")},
+             "CRAMP_COHORT_PUBLISHED_DIR": str(CACHE / f"published_{db.stem}"), **(engine or {})},
     )
     summaries = sorted(runs_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
     summary = json.loads(summaries[-1].read_text()) if summaries else {}
@@ -201,6 +203,7 @@ def bench_size(patients: int, incremental: bool = True, tiny: bool = False) -> d
         extra |= tiny_batches(db, runs_dir)
     for leftover in (db, db.with_name(db.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    spark = spark_run(folder, patients) if patients <= int(os.environ.get("BENCH_SPARK_MAX", "100000")) else None
     csv_bytes = sum(f.stat().st_size for f in folder.glob("*.csv"))
     return {
         "patients": patients,
@@ -222,7 +225,30 @@ def bench_size(patients: int, incremental: bool = True, tiny: bool = False) -> d
             "phenotype/ingest": round(phases["phenotype"] / phases["ingest"], 2) if phases["ingest"] else None,
             "end_to_end/bare_load": round(e2e / bare, 2),
             "incremental/end_to_end": round(extra["incremental_s"] / e2e, 2) if incremental else None,
+            "spark/duckdb_end_to_end": round(spark["end_to_end_s"] / e2e, 2) if spark else None,
         },
+        "spark_local2": spark,
+    }
+
+
+def spark_run(folder: Path, patients: int) -> dict:
+    """The same full batch end to end on the Spark engine, `local[2]`, its tables under bench/cache/."""
+    db = CACHE / f"spark_run_{patients}.duckdb"
+    db.unlink(missing_ok=True)
+    tables = CACHE / f"spark_run_{patients}.spark"
+    shutil.rmtree(tables, ignore_errors=True)
+    # its own snapshot and reports: a published folder belongs to one warehouse
+    engine = {"CRAMP_COHORT_ENGINE": "spark", "CRAMP_COHORT_SPARK_MASTER": "local[2]",
+              "CRAMP_COHORT_WAREHOUSE_DIR": str(tables), "CRAMP_COHORT_PUBLISHED_DIR": str(CACHE / "spark_published"),
+              "CRAMP_COHORT_REPORTS_DIR": str(CACHE / "spark_reports")}
+    e2e, rss, summary = pipeline_run(folder, db, CACHE / f"spark_runs_{patients}", FULL_BATCH, engine=engine)
+    phases = phase_seconds(summary.get("asset_timings_seconds", {}))
+    db.unlink(missing_ok=True)
+    shutil.rmtree(tables, ignore_errors=True)
+    return {
+        "end_to_end_s": round(e2e, 2),
+        **{f"{k}_s": round(v, 2) for k, v in phases.items()},
+        "peak_rss_gib": round(rss / 2**30, 2),
     }
 
 
@@ -260,19 +286,21 @@ def main() -> None:
     if RESULTS.exists():
         earlier = [r for r in json.loads(RESULTS.read_text()).get("results", []) if r["patients"] not in sizes]
         results = sorted(earlier + results, key=lambda r: r["patients"])
-    versions = {p: metadata.version(p) for p in ("duckdb", "dagster", "polars", "great-expectations")}
+    versions = {p: metadata.version(p) for p in ("duckdb", "dagster", "polars", "great-expectations", "pyspark")}
     payload = {"cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
                "versions": versions, "results": results, "scaling": scaling(results)}
     RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
     header = ["patients", "bare s", "ingest s", "ingest/bare", "valid/ingest", "pheno/ingest", "e2e s",
-              "e2e/bare", "incr s", "incr/e2e", "tiny s", "peak RSS GiB"]
+              "e2e/bare", "incr s", "incr/e2e", "tiny s", "peak RSS GiB", "spark local[2] e2e s", "spark/duckdb"]
     print("\n" + " | ".join(header))
     for r in results:
         q = r["ratios"]
+        spark = r.get("spark_local2") or {}
         print(" | ".join(str(x) for x in (
             f"{r['patients']:,}", r["bare_load_s"], r["ingest_s"], q["ingest/bare_load"], q["validation/ingest"],
             q["phenotype/ingest"], r["end_to_end_s"], q["end_to_end/bare_load"], r.get("incremental_s"),
-            q.get("incremental/end_to_end"), r.get("tiny_batch_s"), r["peak_rss_gib"])))
+            q.get("incremental/end_to_end"), r.get("tiny_batch_s"), r["peak_rss_gib"],
+            spark.get("end_to_end_s", "-"), q.get("spark/duckdb_end_to_end") or "-")))
     curve = payload["scaling"]
     print(f"\nscaling: e2e seconds ~ patients^{curve['exponent']} over {curve['patients']}")
     print(f"written: {RESULTS.relative_to(ROOT)}")

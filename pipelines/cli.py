@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import logging
 import sys
 from pathlib import Path
 
@@ -155,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             return _export_value_sets(args)
         settings = Settings.load(db_path=args.db, reports_dir=getattr(args, "out", None))
         configure_logging(settings.log_level, settings.log_format)
+        if settings.engine.lower() == "spark" and args.command in ("run", "reprocess"):
+            logging.getLogger("pipelines.cli").info(
+                "engine spark (%s): reference data, validation and the phenotype run on Spark (tables under %s); "
+                "ingest, the marts and the snapshot run in the DuckDB file (docs/scale-out.md)",
+                settings.spark_remote or settings.spark_master,
+                settings.spark_warehouse_dir,
+            )
         if args.command == "run":
             return _run(args, settings)
         if args.command == "reprocess":

@@ -30,7 +30,8 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "code_system_map_file": ("CODE_SYSTEM_MAP", "CODE_SYSTEM_MAP_FILE"),
 }
 # Path settings that may be left unset (None): empty means none.
-_OPTIONAL_PATHS = ("code_system_map_file",)
+_OPTIONAL_PATHS = ("code_system_map_file", "warehouse_dir")
+ENGINES = ("duckdb", "spark")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 _STATUSES = ("running", "stopped")
 _LOG_FORMATS = ("auto", "json", "keyvalue", "text")
@@ -76,6 +77,13 @@ class Settings:
     max_quarantine_share: float = 0.2
     # Batch folders and files that are symbolic links leading out of the landing folder are refused unless true.
     allow_external_symlinks: bool = False
+    # The engine the SQL models run on (docs/scale-out.md): duckdb (the embedded file) or spark.
+    engine: str = "duckdb"
+    # Spark's tables (Parquet) live here; unset: the folder `<db file name>.spark` beside the db file. Any
+    # Hadoop-compatible or object-store URL on a cluster (s3a://, abfss://, hdfs://).
+    warehouse_dir: Path | None = None
+    spark_master: str = "local[*]"  # local[n] for one machine; ignored when spark_remote is set
+    spark_remote: str = ""  # a Spark Connect URL (sc://host:15002): the cluster's session instead of a local one
 
     def __post_init__(self) -> None:
         # Defaults too (key_file) must not keep a literal "~".
@@ -162,6 +170,10 @@ class Settings:
             raise SettingsError(
                 f"setting max_quarantine_share: expected a share between 0 and 1, got {self.max_quarantine_share}"
             )
+        if self.engine.lower() not in ENGINES:
+            raise SettingsError(f"setting engine: expected one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.spark_remote and not self.spark_remote.startswith("sc://"):
+            raise SettingsError(f"setting spark_remote: expected sc://host:port, got {self.spark_remote!r}")
         if self.duckdb_threads < 0:
             raise SettingsError(f"setting duckdb_threads: expected >= 0, got {self.duckdb_threads}")
         if self.automation_status.lower() not in _STATUSES:
@@ -190,6 +202,12 @@ class Settings:
             url = urlparse(self.failure_webhook)
             if url.scheme not in ("http", "https") or not url.netloc:
                 raise SettingsError(f"setting failure_webhook: expected an http(s) URL, got {self.failure_webhook!r}")
+
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        """Where the Spark engine keeps its tables: `warehouse_dir`, else `<db file name>.spark` beside the db."""
+        return self.warehouse_dir or self.db_path.with_name(self.db_path.name + ".spark")
 
 
 def _boolean(name: str, value: object) -> bool:

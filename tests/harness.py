@@ -28,7 +28,11 @@ def pipeline_paths(db: Path, landing_dir: Path | None = None, **overrides: objec
 
 
 def pipeline_resources(db: Path, landing_dir: Path | None = None, **overrides: object) -> dict[str, object]:
-    return {"warehouse": DuckDBWarehouse(path=str(db)), "paths": pipeline_paths(db, landing_dir, **overrides)}
+    return {
+        "warehouse": DuckDBWarehouse(path=str(db)),
+        "paths": pipeline_paths(db, landing_dir, **overrides),
+        "spark": None,  # engine duckdb
+    }
 
 
 def materialize_batch(

@@ -15,6 +15,7 @@ warehouse's rows of those patients (`ref` unfiltered), then replaces those patie
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -22,7 +23,13 @@ from pipelines import SQL_DIR
 from pipelines.contract.flags import patient_flags_sql_params
 from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.sql_refs import referenced_tables
+from pipelines.contract.tables import spark_casts, table_contract
 from pipelines.warehouse import materialize_table, quote_ident, row_count, table_columns, table_exists, transaction
+from pipelines.warehouse.engine_exchange import spark_to_duckdb
+from pipelines.warehouse.sql import render_sql
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.spark_tables import SparkTables
 
 # asset name -> the tables it builds (the last one is the asset's own table)
 ASSET_MODELS: dict[str, tuple[str, ...]] = {
@@ -154,6 +161,28 @@ def _home_columns(con: duckdb.DuckDBPyConnection, home: str, schema: str, name: 
         [home, schema, name],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def build_tables_on_spark(spark_tables: SparkTables, tables: tuple[str, ...], run_id: str = "") -> dict[str, int]:
+    """The same models on the Spark engine (docs/scale-out.md): each rendered as Spark SQL, cast to its contract
+    types and written as a new version of its Parquet table; returns row counts."""
+    counts = {}
+    for table in tables:
+        params = MODEL_PARAMS[table]() if table in MODEL_PARAMS else {}
+        frame = spark_tables.spark.sql(render_sql(model_path(table), "spark", **params))
+        spark_tables.publish(table, frame.selectExpr(*spark_casts(table)), run_id)
+        counts[table] = spark_tables.spark.table(table).count()
+    return counts
+
+
+def build_asset_on_spark(
+    con: duckdb.DuckDBPyConnection, spark_tables: SparkTables, asset: str, run_id: str = ""
+) -> dict[str, int]:
+    """An asset's models built by the Spark engine, then each table read into the DuckDB file with its contract
+    types (the checks, the version diff and the marts read it there); returns row counts."""
+    tables = ASSET_MODELS[asset]
+    build_tables_on_spark(spark_tables, tables, run_id)
+    return {table: spark_to_duckdb(con, spark_tables, table, table_contract(table).columns) for table in tables}
 
 
 def build_asset(con: duckdb.DuckDBPyConnection, asset: str, scope: Scope = ALL_PATIENTS) -> dict[str, int]:

@@ -77,3 +77,16 @@ def natural_key(staging_table: str) -> tuple[str, ...]:
 def column_ddl(qualified_name: str) -> str:
     """The contract's columns as a `create table` column list (`name type, ...`)."""
     return ", ".join(f"{name} {kind}" for name, kind in table_contract(qualified_name).columns.items())
+
+
+# A contract type in Spark SQL's words where they differ (DuckDB's TIMESTAMP is a wall-clock time).
+_SPARK_TYPES = {"varchar": "string", "timestamp": "timestamp_ntz"}
+
+
+def spark_casts(qualified_name: str) -> list[str]:
+    """The contract's columns as Spark `selectExpr` casts, in table order: a table the Spark engine writes has the
+    contract's types (Spark's `row_number()` and some counts are INT where the contract says BIGINT)."""
+    return [
+        f"cast(`{name}` as {_SPARK_TYPES.get(kind, kind)}) as `{name}`"
+        for name, kind in table_contract(qualified_name).columns.items()
+    ]

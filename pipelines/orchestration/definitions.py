@@ -10,7 +10,7 @@ from pipelines.orchestration.assets.quality import build_quality_checks
 from pipelines.orchestration.assets.reports import build_data_quality_report, dashboard, definition_page
 from pipelines.orchestration.jobs import process_batch
 from pipelines.orchestration.progress import progress_logger
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, spark_engine
 from pipelines.orchestration.schedules import build_daily_schedule
 from pipelines.orchestration.sensors import build_landing_sensor, build_run_reporting_sensors
 from pipelines.settings import Settings
@@ -37,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources={
             "warehouse": DuckDBWarehouse.from_settings(settings),
             "paths": PipelinePaths.from_settings(settings),
+            "spark": spark_engine(settings),
         },
         # DuckDB allows one writing process per file: run every step in the run's own process.
         executor=dg.in_process_executor,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -113,3 +114,18 @@ class PipelinePaths(dg.ConfigurableResource):
     @property
     def suites_dir(self) -> Path:
         return Path(self.expectations_dir) if self.expectations_dir else EXPECTATIONS_DIR
+
+
+# The Spark engine (resource key `spark`): a `SparkEngine` (spark_resource.py) when `engine = "spark"`, else None.
+# The assets that run on either engine (reference data, staging's copy for Spark, validation, the phenotype) take
+# it and run on DuckDB when it is None.
+SparkEngineParam = dg.ResourceParam[Any]
+
+
+def spark_engine(settings: Settings) -> Any:
+    """The `spark` resource of the settings: None unless `engine = "spark"` (then the `spark` extra is needed)."""
+    if settings.engine.lower() != "spark":
+        return None
+    from pipelines.orchestration.spark_resource import SparkEngine
+
+    return SparkEngine.from_settings(settings)

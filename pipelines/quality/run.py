@@ -16,7 +16,14 @@ import duckdb
 
 from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite
 from pipelines.quality.history import record_results
-from pipelines.quality.validate import NOT_APPLICABLE, CheckResult, SuiteRun, judge, validate_suite
+from pipelines.quality.validate import (
+    NOT_APPLICABLE,
+    CheckResult,
+    SuiteRun,
+    judge,
+    validate_suite,
+    validate_suite_spark,
+)
 from pipelines.warehouse import table_exists
 
 
@@ -49,19 +56,24 @@ def measure_table(
     run_id: str,
     batch_id: str | None,
     batch_rows_only: bool = False,
+    spark: Any = None,
 ) -> TableValidation:
     """Validates `staging.<table>` with its suite and appends one row per check to `dq.check_results`.
 
     With `batch_rows_only` (a batch run, incremental or full) the suite measures the batch's own staged rows and
     the rules what the build judged of them: what this delivery brought, at a cost that grows with the delivery,
     not the history. The checks that join other tables (references resolve) still read the whole staging tables,
-    so the cross-batch rules hold for every key the batch touches; natural keys are unique by the staging build."""
-    if batch_rows_only and batch_id is not None:
-        outcome = _validate_batch_rows(con, suite, batch_id)
-        rules = staging_rule_counts(con, suite.table, batch_id)
+    so the cross-batch rules hold for every key the batch touches; natural keys are unique by the staging build.
+    With a Spark session (engine spark) the suite runs on Spark's `staging.<table>` through GX's Spark datasource;
+    the staging build's rule counts and the history stay in the DuckDB file either way."""
+    only_batch = batch_id if batch_rows_only else None
+    if spark is not None:
+        outcome = validate_suite_spark(spark, suite, batch_id=only_batch)
+    elif only_batch is not None:
+        outcome = _validate_batch_rows(con, suite, only_batch)
     else:
         outcome = validate_suite(con, suite)
-        rules = staging_rule_counts(con, suite.table)
+    rules = staging_rule_counts(con, suite.table, only_batch)
     by_name = {e.check_name: e for e in suite.expectations}
     results = []
     for result in outcome.results:

@@ -172,6 +172,44 @@ def _generic_result(expectation: ExpectationDef, count: int | str, table: str, t
     return CheckResult.of(expectation, table, judge(expectation, failing, total_rows), failing, total_rows, detail)
 
 
+def validate_suite_spark(
+    spark: Any, suite: Suite, schema: str = "staging", batch_id: str | None = None
+) -> SuiteRun:
+    """Validates `<schema>.<suite.table>` (the rows of `batch_id` only, when given) in a Spark session (engine
+    spark): the same expectations and the same `CheckResult` rows as `validate_suite`, computed by Spark through
+    GX's Spark datasource."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from pipelines.quality.gx_spark import ephemeral_context, spark_kwargs
+    from pipelines.quality.row_count_expectation import UnexpectedRowCountExpectation
+
+    frame = spark.table(f"{schema}.{suite.table}")
+    if batch_id is not None:
+        frame = frame.where(frame["_batch_id"] == batch_id)
+    total_rows = frame.count()
+    context, datasource = ephemeral_context()
+    asset = datasource.add_dataframe_asset(name=suite.table)
+    batch = asset.add_batch_definition_whole_dataframe("current")
+    by_gx = [e for e in suite.expectations if e.type != BATCH_VOLUME]  # the volume check is ours (run.py)
+    expectations = [
+        UnexpectedRowCountExpectation(**spark_kwargs(e.type, _gx_kwargs(e)), meta=e.meta)
+        if e.type == "unexpected_rows_expectation"
+        else ExpectationConfiguration(
+            type=e.type, kwargs=spark_kwargs(e.type, _gx_kwargs(e)), meta=e.meta
+        ).to_domain_obj()
+        for e in by_gx
+    ]
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table, expectations=expectations))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite.table}_current", data=batch, suite=gx_suite)
+    )
+    gx_result = definition.run(batch_parameters={"dataframe": frame}, result_format="BASIC")
+    by_name = {r.expectation_config.meta.get("check_name"): r for r in gx_result.results}
+    results = [_to_check_result(e, by_name.get(e.check_name), suite.table, total_rows) for e in by_gx]
+    return SuiteRun(results=results, gx_result=gx_result)
+
+
 def _gx_kwargs(expectation: ExpectationDef) -> dict[str, Any]:
     """Passes the threshold to GX as `mostly` for row-map expectations, so Data Docs agree with our status."""
     kwargs = dict(expectation.kwargs)

@@ -90,3 +90,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def render_sql(relative_path: str, engine: str = "duckdb", **params: object) -> str:
+    """The select of sql/<relative_path> for `engine` ("duckdb": as written; "spark": rendered as Spark SQL)."""
+    select = read_sql(relative_path, **params).strip().rstrip(";")
+    if engine == "duckdb":
+        return select
+    if engine == "spark":
+        from pipelines.warehouse.spark_sql import to_spark  # sqlglot ships with the `spark` extra
+
+        return to_spark(select)
+    raise ValueError(f"unknown engine {engine!r}: expected duckdb or spark")

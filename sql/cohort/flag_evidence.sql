@@ -24,21 +24,23 @@ evidence_cramp_patterns as (
 ),
 
 candidates as (
+    -- the evidence tables share one column list in one order (sql/intermediate/schema.yml, held by the
+    -- contract tests), so a positional union lines them up on every engine
     select * from evidence_conditions
-    union all by name
+    union all
     select * from evidence_labs
-    union all by name
+    union all
     select * from evidence_pregnancy
-    union all by name
+    union all
     select * from evidence_age
-    union all by name
+    union all
     select * from evidence_cramp_patterns
 ),
 
 ranked as (
     select
         *,
-        evidence_date - cramp_date as days_from_cramp,
+        date_diff('day', cramp_date, evidence_date) as days_from_cramp,
         row_number() over (
             partition by
                 patient_id,
@@ -50,7 +52,7 @@ ranked as (
                 evidence_date,
                 observed_at
             order by
-                abs(evidence_date - cramp_date),
+                abs(date_diff('day', cramp_date, evidence_date)),
                 cramp_date,
                 value_set = flag desc,
                 value_set

@@ -76,9 +76,27 @@ prefix_matches as (
 matched as (
     -- no entry of a value set covers another entry of the same set (tests/reference/test_value_sets.py), so a
     -- condition row matches each value set at most once and union all cannot duplicate it
-    select * from exact_matches
-    union all by name
-    select * from prefix_matches
+    select
+        patient_id,
+        encounter_id,
+        value_set,
+        code_system,
+        code,
+        description,
+        start_date,
+        stop_date,
+    from exact_matches
+    union all
+    select
+        patient_id,
+        encounter_id,
+        value_set,
+        code_system,
+        code,
+        description,
+        start_date,
+        stop_date,
+    from prefix_matches
 ),
 
 final as (

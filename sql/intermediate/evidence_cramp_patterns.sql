@@ -36,7 +36,7 @@ frequent_runs as (
     inner join numbered_days as last_day
         on first_day.patient_id = last_day.patient_id
         and last_day.day_number = first_day.day_number + parameters.frequent_min_events - 1
-    where last_day.cramp_date - first_day.cramp_date <= parameters.frequent_window_days
+    where date_diff('day', first_day.cramp_date, last_day.cramp_date) <= parameters.frequent_window_days
 ),
 
 frequent_days as (

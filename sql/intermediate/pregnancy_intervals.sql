@@ -27,16 +27,38 @@ outcomes as (
     where value_set = 'pregnancy_outcome'
 ),
 
-with_first_outcome as (
+start_days as (
+    select distinct
+        patient_id,
+        evidence_date,
+    from starts
+),
+
+first_outcomes as (
     -- the first outcome on or after the evidence date ends the pregnancy that day (an earlier outcome
-    -- is another pregnancy's)
+    -- is another pregnancy's); one row per patient and evidence date, so the join back is an equi-join
+    -- (an engine without asof joins plans it as a hash join on the patient)
+    select
+        start_days.patient_id,
+        start_days.evidence_date,
+        min(outcomes.outcome_date) as first_outcome_date,
+    from start_days
+    inner join outcomes
+        on start_days.patient_id = outcomes.patient_id
+        and start_days.evidence_date <= outcomes.outcome_date
+    group by
+        start_days.patient_id,
+        start_days.evidence_date
+),
+
+with_first_outcome as (
     select
         starts.*,
-        outcomes.outcome_date as first_outcome_date,
+        first_outcomes.first_outcome_date,
     from starts
-    asof left join outcomes
-        on starts.patient_id = outcomes.patient_id
-        and starts.evidence_date <= outcomes.outcome_date
+    left join first_outcomes
+        on starts.patient_id = first_outcomes.patient_id
+        and starts.evidence_date = first_outcomes.evidence_date
 ),
 
 final as (

@@ -17,10 +17,20 @@ new_by_month as (
     group by all
 ),
 
-months as (
+month_bounds as (
     select
-        unnest(generate_series(min(month_start), max(month_start), interval 1 month))::date as month_start,
+        min(month_start) as first_month,
+        max(month_start) as last_month,
     from new_by_month
+),
+
+months as (
+    -- the series stands alone in its select: Spark refuses a generator nested in a cast
+    select cast(month_start as date) as month_start
+    from (
+        select unnest(generate_series(first_month, last_month, interval 1 month)) as month_start
+        from month_bounds
+    )
 ),
 
 monthly as (

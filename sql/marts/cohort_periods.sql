@@ -23,9 +23,12 @@ new_by_period as (
 ),
 
 periods as (
-    select
-        unnest(generate_series(min(period_start), max(period_start), interval {{ step }}))::date as period_start,
-    from new_by_period
+    -- the series stands alone in its select: Spark refuses a generator inside a cast
+    select cast(series_start as date) as period_start
+    from (
+        select unnest(generate_series(min(period_start), max(period_start), interval {{ step }})) as series_start
+        from new_by_period
+    )
 ),
 
 numbered as (

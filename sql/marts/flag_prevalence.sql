@@ -31,9 +31,10 @@ patients as (
 ),
 
 long_flags as (
-    unpivot patients
-    on {{ flag_columns }}
-    into name flag value has_flag
+    -- the SQL-standard unpivot (DuckDB and Spark both read it)
+    select *
+    from patients
+    unpivot (has_flag for flag in ({{ flag_columns }}))
 ),
 
 stratified as (

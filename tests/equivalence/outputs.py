@@ -12,6 +12,7 @@ the code (before and after a change). Commands (from the project root):
     python -m tests.equivalence.outputs build sample DIR          # both sample batches through run --landing
     python -m tests.equivalence.outputs build vignettes DIR       # the clinical vignettes through run --input
     python -m tests.equivalence.outputs build landing:PATH DIR    # any landing folder (e.g. a generated extract)
+    python -m tests.equivalence.outputs build sample DIR --engine spark   # the same on the Spark engine
     python -m tests.equivalence.outputs fingerprint DB [--out FILE.json]
     python -m tests.equivalence.outputs compare A B               # A, B: fingerprint JSON or DuckDB files
     python -m tests.equivalence.outputs refresh-golden            # rewrite tests/equivalence/golden/*.json
@@ -196,8 +197,10 @@ def row_differences(a: Path, b: Path, table: str, limit: int = 5) -> list[str]:
     return lines
 
 
-def build(case: str, workdir: Path) -> Path:
+def build(case: str, workdir: Path, engine: str = "duckdb", spark_master: str = "local[2]") -> Path:
     """Runs `cramp-cohort` over one case into `workdir` (which must not hold a warehouse yet); the DuckDB file.
+    With `engine="spark"` the run uses the Spark engine on `spark_master` (its tables under `workdir`); the DuckDB
+    file then holds what Spark built, read back with the contract's types, and is fingerprinted the same way.
 
     A run that fails part of the way still leaves outputs to compare (the vignettes stop at the disclosure audit of
     the marts: 3 of their 148 patients are outside the cohort, a count the other marts would give away)."""
@@ -215,8 +218,11 @@ def build(case: str, workdir: Path) -> Path:
         CRAMP_COHORT_PUBLISHED_DIR=str(workdir / "published"),
         CRAMP_COHORT_KEY_FILE=str(key),
         CRAMP_COHORT_LOG_LEVEL="WARNING",
+        CRAMP_COHORT_ENGINE=engine,
         PYTHONPATH=str(ROOT),
     )
+    if engine == "spark":
+        env.update(CRAMP_COHORT_SPARK_MASTER=spark_master, CRAMP_COHORT_WAREHOUSE_DIR=str(workdir / "spark"))
     if case == "sample":
         args = ["run", "--landing", str(SAMPLE)]
     elif case == "vignettes":
@@ -245,6 +251,7 @@ def _main(argv: list[str] | None = None) -> int:
     b = commands.add_parser("build", help="build a warehouse for a case")
     b.add_argument("case")
     b.add_argument("workdir", type=Path)
+    b.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     f = commands.add_parser("fingerprint", help="fingerprint a DuckDB file")
     f.add_argument("db", type=Path)
     f.add_argument("--out", type=Path)
@@ -259,7 +266,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build":
-        print(build(args.case, args.workdir))
+        print(build(args.case, args.workdir, args.engine))
         return 0
     if args.command == "fingerprint":
         text = to_json(fingerprint(args.db))

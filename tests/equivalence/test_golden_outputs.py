@@ -6,16 +6,15 @@ named. When an output is meant to change, rewrite the fingerprints on purpose an
     python -m tests.equivalence.outputs refresh-golden
 """
 
-from pathlib import Path
 
 import pytest
 
-from tests.equivalence.outputs import build, differences, fingerprint, golden_path, load
+from tests.equivalence.outputs import differences, fingerprint, golden_path, load
 
 
 @pytest.mark.parametrize("case", ["sample", "vignettes"])
-def test_outputs_equal_the_golden_fingerprints(case: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    # the sample is the session's shared warehouse (built the same way); the vignettes are built here
-    db = request.getfixturevalue("sample_warehouse") if case == "sample" else build(case, tmp_path / case)
+def test_outputs_equal_the_golden_fingerprints(case: str, request: pytest.FixtureRequest) -> None:
+    # the session's shared warehouses (built the same way)
+    db = request.getfixturevalue(f"{case}_warehouse")
     problems = differences(load(golden_path(case)), fingerprint(db))
     assert problems == [], f"{case}: outputs changed (refresh-golden if on purpose): {problems}"

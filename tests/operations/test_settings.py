@@ -77,6 +77,8 @@ def test_long_env_names_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
         ("failure_webhook", "ftp://example.invalid/hook"),
         ("failure_command", "notify 'unbalanced"),
         ("failure_timeout_seconds", "0"),
+        ("engine", "postgres"),
+        ("spark_remote", "http://cluster:15002"),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -104,3 +106,13 @@ def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
     config.write_text("landing_dir = \n")
     with pytest.raises(SettingsError, match="broken.toml"):
         Settings.load(config_file=config)
+
+
+def test_engine_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.load(db_path=tmp_path / "w.duckdb")
+    assert (settings.engine, settings.warehouse_dir) == ("duckdb", None)
+    assert settings.spark_warehouse_dir == tmp_path / "w.duckdb.spark"  # beside the db file by default
+    monkeypatch.setenv(ENV_PREFIX + "ENGINE", "spark")
+    monkeypatch.setenv(ENV_PREFIX + "WAREHOUSE_DIR", str(tmp_path / "lake"))
+    settings = Settings.load()
+    assert (settings.engine, settings.spark_warehouse_dir) == ("spark", tmp_path / "lake")

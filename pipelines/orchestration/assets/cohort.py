@@ -11,14 +11,14 @@ from pipelines.cohort.checks import (
     male_pregnancy_codes,
     unmatched_code_system_labels,
 )
-from pipelines.cohort.models import ASSET_MODELS, asset_reads, build_asset, producer
+from pipelines.cohort.models import ASSET_MODELS, asset_reads, build_asset, build_asset_on_spark, producer
 from pipelines.cohort.version_diff import record_version_diff
 from pipelines.contract.tables import table_contract
 from pipelines.faults import fault_point
 from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.processing_path import definitions_signature, run_scope
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
 from pipelines.warehouse import row_count, table_exists
 
@@ -55,14 +55,20 @@ def _cohort_asset(asset: str) -> dg.AssetsDefinition:
         metadata=table_definition_metadata(table),
     )
     def build(
-        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+        context: dg.AssetExecutionContext,
+        warehouse: DuckDBWarehouse,
+        paths: PipelinePaths,
+        spark: SparkEngineParam,
     ) -> dg.MaterializeResult:
         extra: dict[str, object] = {}
         with warehouse.connect() as con:
             scope = run_scope(con, BatchContext.from_tags(context.run.tags).batch_id)
-            counts = build_asset(con, asset, scope)
+            if spark is None:
+                counts = build_asset(con, asset, scope)
+            else:  # Spark rebuilds the asset's tables whole (a scoped build on Spark is not there yet)
+                counts = build_asset_on_spark(con, spark.tables, asset, context.run.run_id)
             record_build(con, asset, definitions_signature(paths.suites_dir, paths.code_system_map))
-            extra["processing_path"] = "full" if scope.is_full else "incremental"
+            extra["processing_path"] = "full" if scope.is_full or spark is not None else "incremental"
             extra.update(row_count_metadata(con, table))
             version = con.execute("select phenotype_version from ref.phenotype_version").fetchone()[0]
             if asset == "lab_results":

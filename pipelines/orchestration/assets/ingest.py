@@ -15,8 +15,9 @@ from pipelines.orchestration.assets.reference import reference_data
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.partitions import batch_partitions
 from pipelines.orchestration.processing_path import choose_path, definitions_signature, run_scope
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
+from pipelines.warehouse.engine_exchange import duckdb_to_spark
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -137,7 +138,7 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
         metadata=table_definition_metadata(f"staging.{name}"),
     )
     def staging_file(
-        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths, spark: SparkEngineParam
     ) -> dg.MaterializeResult:
         rules = staging_rules(load_suites(paths.suites_dir).get(name))
         try:
@@ -146,6 +147,8 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
                 scope = run_scope(con, batch_id)
                 result = lifecycle.build_staging(con, name, batch_id, paths.max_quarantine_share, rules, scope)
                 counted = row_count_metadata(con, f"staging.{name}")
+                if spark is not None:  # validation and the phenotype read Spark's copy (docs/scale-out.md)
+                    duckdb_to_spark(con, spark.tables, f"staging.{name}", context.run.run_id)
         except BatchError as exc:
             raise batch_failure(exc) from exc
         return dg.MaterializeResult(

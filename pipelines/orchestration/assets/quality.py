@@ -16,7 +16,7 @@ from pipelines.contract.suites import BATCH_VOLUME, ExpectationDef, Suite, load_
 from pipelines.faults import fault_point
 from pipelines.orchestration.batch_context import BatchContext
 from pipelines.orchestration.partitions import batch_partitions
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.quality.run import batch_volume, measure_table
 from pipelines.reports.data_docs import write_validation_page
 from pipelines.reports.data_quality import write_data_quality_report
@@ -90,16 +90,20 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite {suite.path.name} on staging.{suite.table}, computed in DuckDB.",
     )
     def validate_table(
-        context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+        context: dg.AssetCheckExecutionContext,
+        warehouse: DuckDBWarehouse,
+        paths: PipelinePaths,
+        spark: SparkEngineParam,
     ) -> Iterator[dg.AssetCheckResult]:
         reports_dir = Path(paths.reports_dir)
+        session = spark.spark_session if spark is not None else None
         with warehouse.connect() as con:
             batch = BatchContext.from_tags(context.run.tags)
             batch_id = batch.batch_or_latest(con)
             # A batch run measures the batch's rows (on either path, so both record the same); a run without a
             # batch measures the whole table.
             outcome = measure_table(
-                con, suite, context.run.run_id, batch_id, batch_rows_only=batch.batch_id is not None
+                con, suite, context.run.run_id, batch_id, batch_rows_only=batch.batch_id is not None, spark=session
             )
             fault_point("validation")
             if outcome.blocking_failures:
