@@ -150,17 +150,9 @@ def _shadow(con: duckdb.DuckDBPyConnection, home: str, table: str, patients: str
     schema, name = table.split(".")
     source = f"{quote_ident(home)}.{schema}.{quote_ident(name)}"
     con.execute(f"create schema if not exists {schema}")
-    per_patient = schema in FILTERED_SCHEMAS and "patient_id" in _home_columns(con, home, schema, name)
+    per_patient = schema in FILTERED_SCHEMAS and "patient_id" in table_columns(con, f"{schema}.{name}", catalog=home)
     where = f" where patient_id in (select patient_id from {patients})" if per_patient else ""
     con.execute(f"create or replace view {schema}.{quote_ident(name)} as select * from {source}{where}")
-
-
-def _home_columns(con: duckdb.DuckDBPyConnection, home: str, schema: str, name: str) -> list[str]:
-    rows = con.execute(
-        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
-        [home, schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 def build_tables_on_spark(spark_tables: SparkTables, tables: tuple[str, ...], run_id: str = "") -> dict[str, int]:

@@ -50,11 +50,14 @@ def replace_staging_rejects(
     rejected: str,
     rule_failures: str | None = None,
     replaced: str | None = None,
+    landed: str | None = None,
 ) -> None:
     """The staging and validation rows of one file, from the staging build's temp tables: `rejected` (lineage,
     `_reject_reason`, `_reject_detail`) and `rule_failures` (lineage, `reason_code`, `reason_detail`,
-    `staged_record`). The raw record is the landed row (the staged one when raw no longer has it). They replace
-    every such row of the file, or, for a build of some patients, the rows matching `replaced`."""
+    `staged_record`). The raw record is the landed row, looked up in `landed` (default `raw.<file>`; a build of
+    some patients passes the rows it read), or the staged one when raw no longer has it. They replace every such
+    row of the file, or, for a build of some patients, the rows matching `replaced`."""
+    landed = landed or f"raw.{layout.name}"
     where = f" and {replaced}" if replaced else ""
     con.execute(
         f"delete from quarantine.rows where source_file = ? and stage in ('staging', 'validation'){where}",
@@ -73,7 +76,7 @@ def replace_staging_rejects(
             'staging' as stage,
             now()::timestamp as quarantined_at
         from {rejected} as r
-        join raw.{layout.name} as landed
+        join {landed} as landed
             on landed._batch_id = r._batch_id
             and landed._source_line = r._source_line
         """,
@@ -93,7 +96,7 @@ def replace_staging_rejects(
             coalesce(
                 (
                     select to_json(landed)::varchar
-                    from raw.{layout.name} as landed
+                    from {landed} as landed
                     where landed._batch_id = f._batch_id
                         and landed._source_line = f._source_line
                     limit 1

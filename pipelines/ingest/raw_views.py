@@ -33,13 +33,7 @@ def batch_table(layout: FileLayout, batch_id: str, suffix: str = "") -> str:
 
 
 def batch_table_exists(con: duckdb.DuckDBPyConnection, layout: FileLayout, batch_id: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = ? and table_name = ?",
-            [BATCH_SCHEMA, batch_table_name(layout, batch_id)],
-        ).fetchone()[0]
-    )
+    return table_exists(con, f"{BATCH_SCHEMA}.{batch_table_name(layout, batch_id)}")
 
 
 def ensure_raw_view(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> None:

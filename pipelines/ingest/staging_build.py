@@ -32,8 +32,10 @@ from pipelines.ingest.staging_rules import RowRule
 from pipelines.ingest.staging_scope import (
     CANDIDATE_ENCOUNTERS,
     CANDIDATE_LINES,
+    SCOPE_LANDED,
+    SCOPED_CANDIDATES,
+    build_scoped_candidates,
     lines_replaced,
-    scoped_typed_rows,
     staged_rows_replaced,
     widen_scope_to_encounter_copies,
 )
@@ -48,6 +50,8 @@ from pipelines.warehouse import (
 )
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
+# What a build leaves in the connection's temp schema until it ends.
+BUILD_TEMP_TABLES = ("_rejected", "_superseded", "_rule_failures", CANDIDATE_LINES, CANDIDATE_ENCOUNTERS, SCOPE_LANDED)
 
 
 @dataclass(frozen=True)
@@ -85,20 +89,23 @@ def build_staging_table(
     (staging_scope.py); `rules` are the data-quality rules of its suite."""
     layout = LAYOUTS[name]
     today = today or date.today()
-    staged, candidates = f"staging.{name}", f"staging.{name}__next"
+    staged = f"staging.{name}"
+    # The new rows: a table of the warehouse for a full build (renamed into place), a temp table for a scoped one
+    # (its rows are copied in; written to the warehouse, they would be written to its WAL twice).
+    candidates = f"staging.{name}__next" if scope.is_full else f"temp.main.{SCOPED_CANDIDATES}"
     typed_sql = typed_model_sql(name, today)
-    con.execute(f"create or replace view staging.{name}_typed as\n{typed_sql}")
     if not scope.is_full and not table_exists(con, staged):
         raise ValueError(f"a build for some patients needs {staged} built once in full")
     # The new rows are built under a private name, outside the transaction (DuckDB scans tables made inside a
     # transaction about 2x slower); the transaction below only trims them and swaps them in.
     admitted = admitted_filter(con)
-    where = f" where {admitted}" if admitted else ""
+    landed = None  # the raw rows of the rejects: raw.<file>, or those the scoped build read
     if scope.is_full:
+        con.execute(f"create or replace view staging.{name}_typed as\n{typed_sql}")
+        where = f" where {admitted}" if admitted else ""
         _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed{where}")
     else:
-        with scoped_typed_rows(con, name, typed_sql, scope) as typed:
-            con.execute(f"create or replace table {candidates} as select * from {typed}{where}")
+        landed = build_scoped_candidates(con, name, typed_sql, scope, admitted)
         _remember_candidates(con, name, candidates, scope)
     try:
         _set_rejects_aside(con, candidates)
@@ -119,7 +126,12 @@ def build_staging_table(
                 con.execute(f"delete from {staged} where {replaced}")
                 con.execute(f"insert into {staged} ({columns}) select {columns} from {candidates}")
                 replace_staging_rejects(
-                    con, layout, "_rejected", "_rule_failures" if rules else None, replaced=lines_replaced(scope)
+                    con,
+                    layout,
+                    "_rejected",
+                    "_rule_failures" if rules else None,
+                    replaced=lines_replaced(scope),
+                    landed=landed,
                 )
                 _record_rule_failures(con, layout.file_name, rules, replaced=lines_replaced(scope))
                 _record_rule_counts(con, layout.file_name, rules, row_count(con, staged))
@@ -152,7 +164,7 @@ def build_staging_table(
             widen_scope_to_encounter_copies(con, scope)
     finally:
         con.execute(f"drop table if exists {candidates}")
-        for table in ("_rejected", "_superseded", "_rule_failures", CANDIDATE_LINES, CANDIDATE_ENCOUNTERS):
+        for table in BUILD_TEMP_TABLES:
             con.execute(f"drop table if exists temp.{table}")
     fault_point("staging")
     return StagingResult(*counts, failing, None if scope.is_full else scope_size(con, scope.batch_id))

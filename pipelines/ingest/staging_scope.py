@@ -12,23 +12,22 @@ encounter id alone: an encounter can have copies under several patients. So a bu
 and replaces, in each table, the rows of the scope patients, of the batch, and every row whose lineage is one of
 the lines it read (quarantine and the superseded ledger carry no patient id, only the line).
 
-The staging models run unchanged: in a private in-memory database whose `raw.<file>` is a view of the warehouse's
-rows of the scope, and whose `staging` and `ref` tables are the warehouse's own.
+The staging models run unchanged: in a private in-memory database whose `raw.<file>` is the scope's landed rows
+(read from the history once, into a temp table), and whose `staging` and `ref` lookups are the warehouse's own.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import duckdb
 
 from pipelines.contract.scope import Scope
 from pipelines.ingest.affected import add_to_scope
-from pipelines.warehouse import quote_ident, quote_literal, read_sql
+from pipelines.warehouse import quote_ident, quote_literal, read_sql, table_exists
 
 PRIVATE_DB = "_scoped_staging"
 CANDIDATE_LINES = "_candidate_lines"  # temp table: (_batch_id, _source_line) of every row the build read
+SCOPED_CANDIDATES = "_scoped_candidates"  # temp table: the typed rows the build made, before the swap
+SCOPE_LANDED = "_scope_landed"  # temp table: the landed rows the build read, every column of raw.<file>
 
 
 def patient_column(name: str) -> str:
@@ -64,13 +63,18 @@ def scope_rows_filter(name: str, scope: Scope, home: str) -> str:
     return f"{own} or clean_text(r.\"Id\") in ({named})"
 
 
-@contextmanager
-def scoped_typed_rows(
-    con: duckdb.DuckDBPyConnection, name: str, typed_sql: str, scope: Scope
-) -> Iterator[str]:
-    """Yields a relation of the typed rows (the staging model `typed_sql`) of the scope's landed rows of
-    `name`; it lives in a private database detached on exit."""
+def build_scoped_candidates(
+    con: duckdb.DuckDBPyConnection, name: str, typed_sql: str, scope: Scope, admitted: str | None
+) -> str:
+    """Creates temp table SCOPED_CANDIDATES: the typed rows (the staging model `typed_sql`) of the scope's
+    landed rows of `name`, of admitted batches (the condition `admitted`, over `_batch_id`). Returns the temp table
+    holding those landed rows: the quarantine takes its rows' raw records from it, not from the whole history."""
     home = con.execute("select current_database()").fetchone()[0]
+    # Read once, every column: the history is scanned here and nowhere else in the build.
+    con.execute(
+        f"create or replace temp table {SCOPE_LANDED} as select r.* from {quote_ident(home)}.raw.{name} as r "
+        f"where {scope_rows_filter(name, scope, home)}"
+    )
     con.execute(f"attach ':memory:' as {PRIVATE_DB}")
     try:
         con.execute(f"use {PRIVATE_DB}")
@@ -78,19 +82,22 @@ def scoped_typed_rows(
             con.execute(read_sql("staging/_macros.sql"))
             for schema in ("raw", "staging", "ref"):
                 con.execute(f"create schema if not exists {schema}")
-            con.execute(
-                f"create view raw.{name} as select r.* from {quote_ident(home)}.raw.{name} as r "
-                f"where {scope_rows_filter(name, scope, home)}"
-            )
+            con.execute(f"create view raw.{name} as select * from temp.main.{SCOPE_LANDED}")
+            con.execute(f"create view raw._batches as select * from {quote_ident(home)}.raw._batches")
             for table in ("staging.patients", "staging.encounters", "ref.code_system_map"):
-                if _home_has(con, home, table):
+                if table_exists(con, table, catalog=home):
                     con.execute(f"create view {table} as {_lookup_rows(name, table, scope, home)}")
-            con.execute(f"create view staging.{name}_typed as\n{typed_sql}")
+            # Straight into the table, without a view in between: binding the model costs ~0.3 s each time.
+            where = f" where {admitted}" if admitted else ""
+            con.execute(
+                f"create or replace temp table {SCOPED_CANDIDATES} as "
+                f"select * from (\n{typed_sql}\n) as typed{where}"
+            )
         finally:
             con.execute(f"use {quote_ident(home)}")
-        yield f"{PRIVATE_DB}.staging.{name}_typed"
     finally:
         con.execute(f"detach database if exists {PRIVATE_DB}")
+    return f"temp.{SCOPE_LANDED}"
 
 
 def _lookup_rows(name: str, table: str, scope: Scope, home: str) -> str:
@@ -103,16 +110,6 @@ def _lookup_rows(name: str, table: str, scope: Scope, home: str) -> str:
     if name in ("patients", "encounters") or not table.startswith("staging."):
         return rows
     return f"{rows} where patient_id in ({scope.patients_query(catalog=home)})"
-
-
-def _home_has(con: duckdb.DuckDBPyConnection, home: str, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
-            [home, schema, name],
-        ).fetchone()[0]
-    )
 
 
 def widen_scope_to_encounter_copies(con: duckdb.DuckDBPyConnection, scope: Scope) -> int:
