@@ -26,10 +26,12 @@ demo: $(INSTALLED)
 	@echo "reports:    warehouse/reports/dashboard.html, definition.html, data_quality.html"
 	@echo "run logs:   warehouse/runs/"
 
-# Temp folders inside the checkout: two checkouts on one machine (CI beside a developer) never clear each other's.
+# Two test processes, one per core of CI's machine (pytest-xdist); the tests of a file stay in one process, so its
+# module fixtures are built once. Temp folders inside the checkout: two checkouts on one machine (CI beside a
+# developer) never clear each other's.
 test: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q --basetemp=$(CURDIR)/.pytest_tmp
+	$(BIN)/pytest -q -n 2 --dist loadfile --basetemp=$(CURDIR)/.pytest_tmp
 
 # The Dagster UI with the whole asset graph, sensor and schedule; runs queue one at a time (dagster_home/dagster.yaml).
 dagster: $(INSTALLED)

@@ -300,3 +300,17 @@ def _main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(_main())
+
+
+def missing_spark_tables(spark_dir: Path) -> list[str]:
+    """The phenotype tables that have no complete Spark version under a run's warehouse_dir (none: the phenotype
+    ran on Spark)."""
+    from pipelines.cohort.models import ASSET_MODELS
+
+    missing = []
+    for table in (table for tables in ASSET_MODELS.values() for table in tables):
+        schema, name = table.split(".")
+        versions = sorted((spark_dir / schema / name).glob("v*"))
+        if not versions or not (versions[-1] / "_SUCCESS").exists():
+            missing.append(table)
+    return missing
