@@ -24,7 +24,7 @@ from pipelines.quality.validate import (
     validate_suite,
     validate_suite_spark,
 )
-from pipelines.warehouse import table_exists
+from pipelines.warehouse import quote_literal, table_exists
 
 
 @dataclass(frozen=True)
@@ -93,16 +93,20 @@ def measure_table(
 
 
 def _validate_batch_rows(con: duckdb.DuckDBPyConnection, suite: Suite, batch_id: str) -> SuiteRun:
-    """The suite over a copy of the batch's staged rows (a table: GX reads through cursors of its own)."""
+    """The suite over a view of the batch's staged rows: a stored view, since GX reads through cursors of its own
+    (a temp object would be invisible to them). Not a copy: copying the first batch's rows of every table cost
+    3.7 s of a 38 s run at 100,000 patients, and each check reads the view with the batch filter pushed down."""
     con.execute(f"create schema if not exists {BATCH_ROWS_SCHEMA}")
-    copy = f"{BATCH_ROWS_SCHEMA}.{suite.table}"
+    rows = f"{BATCH_ROWS_SCHEMA}.{suite.table}"
+    con.execute(f"drop table if exists {rows}")  # a copy left by an earlier version killed mid-validation
     con.execute(
-        f"create or replace table {copy} as select * from staging.{suite.table} where _batch_id = ?", [batch_id]
+        f"create or replace view {rows} as "
+        f"select * from staging.{suite.table} where _batch_id = {quote_literal(batch_id)}"
     )
     try:
         return validate_suite(con, suite, schema=BATCH_ROWS_SCHEMA)
     finally:
-        con.execute(f"drop table if exists {copy}")
+        con.execute(f"drop view if exists {rows}")
 
 
 def staging_rule_counts(
