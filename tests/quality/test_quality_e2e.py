@@ -28,7 +28,7 @@ def cohort_probe(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) 
         con.execute(
             "insert into cohort.probe select ?, (select count(*) from staging.encounters), "
             "(select count(*) from staging.observations)",
-            [context.run_id],
+            [context.run.run_id],
         )
 
 

@@ -20,5 +20,7 @@ def reference_data(
     with warehouse.connect() as con:
         version, counts = build_reference_data(con, code_system_map_file=paths.code_system_map)
     if spark is not None:
-        build_reference_data_on_spark(spark.tables, code_system_map_file=paths.code_system_map, run_id=context.run_id)
+        build_reference_data_on_spark(
+            spark.tables, code_system_map_file=paths.code_system_map, run_id=context.run.run_id
+        )
     return dg.MaterializeResult(metadata={"rows": sum(counts.values()), "phenotype_version": version, **counts})
