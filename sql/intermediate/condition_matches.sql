@@ -76,6 +76,8 @@ prefix_matches as (
 matched as (
     -- no entry of a value set covers another entry of the same set (tests/reference/test_value_sets.py), so a
     -- condition row matches each value set at most once and union all cannot duplicate it
+    -- both arms carry the conditions' columns, then value_set, in that order (a positional union: Spark SQL has
+    -- no `union all by name`)
     select
         patient_id,
         encounter_id,
@@ -85,18 +87,11 @@ matched as (
         description,
         start_date,
         stop_date,
-    from exact_matches
-    union all
-    select
-        patient_id,
-        encounter_id,
-        value_set,
-        code_system,
-        code,
-        description,
-        start_date,
-        stop_date,
-    from prefix_matches
+    from (
+        select * from exact_matches
+        union all
+        select * from prefix_matches
+    ) as both_arms
 ),
 
 final as (
