@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -38,6 +39,9 @@ from pipelines.ingest.staging_build import StagingResult, build_staging_table, p
 from pipelines.ingest.staging_rules import RowRule
 from pipelines.ingest.staging_scope import future_date_patients_query
 from pipelines.warehouse import ensure_bookkeeping, quote_ident, transaction
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.spark_tables import SparkTables
 
 INTERRUPTED = "interrupted: the run stopped before the batch was accepted"
 
@@ -105,6 +109,8 @@ def build_staging(
     max_quarantine_share: float,
     rules: tuple[RowRule, ...] = (),
     scope: Scope = ALL_PATIENTS,
+    spark_tables: SparkTables | None = None,
+    run_id: str = "",
 ) -> StagingResult:
     """staging.<name> over the accepted batches and this run's batch (admitted first, when there is one); with a
     batch's scope, only its patients' rows are rebuilt (the patients table's build, the first, adds the patients
@@ -117,7 +123,7 @@ def build_staging(
         ensure_raw_view(con, LAYOUTS[layout_name])
     if not scope.is_full and name == "patients":
         add_to_scope(con, scope.batch_id, future_date_patients_query())
-    return build_staging_table(con, name, rules, scope=scope)
+    return build_staging_table(con, name, rules, scope=scope, spark_tables=spark_tables, run_id=run_id)
 
 
 def admit_loaded_batch(con: duckdb.DuckDBPyConnection, batch_id: str, max_quarantine_share: float) -> None:

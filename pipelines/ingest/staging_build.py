@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -28,6 +29,7 @@ from pipelines.ingest.batch_state import admitted_filter
 from pipelines.ingest.quarantine import replace_staging_rejects
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.restore_point import set_aside_staging, set_aside_staging_rows
+from pipelines.ingest.staging_on_spark import build_candidates_on_spark
 from pipelines.ingest.staging_rules import RowRule
 from pipelines.ingest.staging_scope import (
     CANDIDATE_ENCOUNTERS,
@@ -48,6 +50,9 @@ from pipelines.warehouse import (
     table_exists,
     transaction,
 )
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.spark_tables import SparkTables
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 # What a build leaves in the connection's temp schema until it ends.
@@ -84,9 +89,12 @@ def build_staging_table(
     rules: tuple[RowRule, ...] = (),
     today: date | None = None,
     scope: Scope = ALL_PATIENTS,
+    spark_tables: SparkTables | None = None,
+    run_id: str = "",
 ) -> StagingResult:
     """Replaces staging.<name> (see the module docstring), or, with a scope of some patients, their rows in it
-    (staging_scope.py); `rules` are the data-quality rules of its suite."""
+    (staging_scope.py); `rules` are the data-quality rules of its suite. With `spark_tables` (the Spark engine,
+    full builds only) the rows are typed, ranked and judged on Spark (staging_on_spark.py)."""
     layout = LAYOUTS[name]
     today = today or date.today()
     staged = f"staging.{name}"
@@ -96,11 +104,15 @@ def build_staging_table(
     typed_sql = typed_model_sql(name, today)
     if not scope.is_full and not table_exists(con, staged):
         raise ValueError(f"a build for some patients needs {staged} built once in full")
+    if not scope.is_full and spark_tables is not None:
+        raise ValueError("the Spark engine builds staging in full only")
     # The new rows are built under a private name, outside the transaction (DuckDB scans tables made inside a
     # transaction about 2x slower); the transaction below only trims them and swaps them in.
     admitted = admitted_filter(con)
     landed = None  # the raw rows of the rejects: raw.<file>, or those the scoped build read
-    if scope.is_full:
+    if spark_tables is not None:
+        build_candidates_on_spark(con, spark_tables, name, typed_sql, rules, candidates, run_id)
+    elif scope.is_full:
         con.execute(f"create or replace view staging.{name}_typed as\n{typed_sql}")
         where = f" where {admitted}" if admitted else ""
         _write_without_fsst(con, f"create or replace table {candidates} as select * from staging.{name}_typed{where}")
@@ -108,9 +120,10 @@ def build_staging_table(
         landed = build_scoped_candidates(con, name, typed_sql, scope, admitted)
         _remember_candidates(con, name, candidates, scope)
     try:
-        _set_rejects_aside(con, candidates)
-        _set_superseded_aside(con, candidates, name)
-        _apply_rules(con, candidates, rules)
+        if spark_tables is None:  # on Spark, these happened there
+            _set_rejects_aside(con, candidates)
+            _set_superseded_aside(con, candidates, name)
+            _apply_rules(con, candidates, rules)
         with transaction(con):
             if scope.is_full:
                 staged_rows = row_count(con, candidates)
@@ -173,9 +186,7 @@ def build_staging_table(
 def _remember_candidates(con: duckdb.DuckDBPyConnection, name: str, candidates: str, scope: Scope) -> None:
     """The lines a scoped build read (and, for encounters, the encounters and their patients, who join the scope
     once the encounters are swapped in)."""
-    con.execute(
-        f"create or replace temp table {CANDIDATE_LINES} as select _batch_id, _source_line from {candidates}"
-    )
+    con.execute(f"create or replace temp table {CANDIDATE_LINES} as select _batch_id, _source_line from {candidates}")
     if name == "encounters":
         con.execute(
             f"create or replace temp table {CANDIDATE_ENCOUNTERS} as "
@@ -340,4 +351,3 @@ def _write_without_fsst(con: duckdb.DuckDBPyConnection, statement: str) -> None:
         con.execute(statement)
     finally:
         con.execute("reset disabled_compression_methods")
-

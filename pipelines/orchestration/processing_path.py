@@ -6,6 +6,7 @@ cohort table over all accepted batches. The choice and its reason are stored on 
 reach the run summary. The full path is taken when
 
 - it is asked for (`cramp-cohort run --full`, `reprocess --full`, or the setting `incremental = false`);
+- the Spark engine runs the batch (`engine = "spark"`: its staging and cohort builds are full builds);
 - the warehouse has no staging or cohort tables yet (its first batch);
 - the definitions changed since the cohort was built: any SQL model, seed or value set, suite, the code-system
   map, or the package's version or Python code (`definitions_signature`);
@@ -49,10 +50,14 @@ def definitions_signature(suites_dir: Path, code_system_map_file: Path | None) -
     return digest.hexdigest()
 
 
-def choose_path(con: duckdb.DuckDBPyConnection, full_requested: bool, signature: str) -> tuple[str, str]:
+def choose_path(
+    con: duckdb.DuckDBPyConnection, full_requested: bool, signature: str, spark_engine: bool = False
+) -> tuple[str, str]:
     """(path, reason) for a batch about to be registered (call before it changes anything)."""
     if full_requested:
         return FULL, "full rebuild requested"
+    if spark_engine:
+        return FULL, "the Spark engine builds staging and the cohort in full (incremental builds run on DuckDB)"
     missing = [name for name in LAYOUTS if not table_exists(con, f"staging.{name}")]
     if missing:
         return FULL, "first build of this warehouse's staging tables"

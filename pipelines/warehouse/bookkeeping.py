@@ -193,7 +193,6 @@ def ensure_bookkeeping(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] |
             con.execute(f"alter table {table} add column if not exists {column} {kind}")
 
 
-
 def _all_present(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> bool:
     """Whether every schema and every one of `tables`, with all its columns, exists already (two catalog queries;
     a table's columns are counted, its declared and added columns being all it may have)."""

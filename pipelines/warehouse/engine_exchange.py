@@ -20,6 +20,8 @@ import duckdb
 from pipelines.warehouse.sql import quote_ident, quote_literal, row_count
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from pipelines.warehouse.spark_tables import SparkTables
 
 
@@ -39,11 +41,47 @@ def duckdb_to_spark(con: duckdb.DuckDBPyConnection, tables: SparkTables, name: s
     return row_count(con, name)
 
 
-def spark_to_duckdb(
-    con: duckdb.DuckDBPyConnection, tables: SparkTables, name: str, columns: dict[str, str] | None = None
+def duckdb_to_spark_raw(
+    con: duckdb.DuckDBPyConnection, tables: SparkTables, file: str, batch_id: str, landing: str, select_sql: str
+) -> str:
+    """The rows of `select_sql` (one landed batch of a raw file, without `_batch_id`, which the folder names) as
+    Spark's raw batch folder of `file`; `landing` marks which landing of the batch it holds. Returns the folder."""
+
+    def write(folder: str) -> None:
+        local = tables.local_path(folder)
+        if local is None:
+            tables.spark.createDataFrame(con.sql(select_sql).to_arrow_table()).write.parquet(folder)
+            return
+        Path(local).mkdir(parents=True)
+        con.execute(f"copy ({select_sql}) to {quote_literal(local + '/part-00000.parquet')} (format parquet)")
+
+    return tables.add_batch(file, batch_id, landing=landing, write=write)
+
+
+def spark_frame_to_duckdb(
+    con: duckdb.DuckDBPyConnection, frame: DataFrame, temp_table: str, select: str = "*"
 ) -> int:
-    """Spark's current `name` as the DuckDB table `name` (replaced in one statement); `columns` (name -> DuckDB
-    type, in order) casts to the contract. Returns its rows."""
+    """A small Spark result (rejects, a ledger's rows) as the DuckDB temp table `temp_table`, through Arrow on the
+    driver; `select` over the frame's columns (casts to the contract). Returns its rows."""
+    registered = "_spark_frame"
+    con.register(registered, frame.toArrow())
+    try:
+        con.execute(f"create or replace temp table {temp_table} as select {select} from {registered}")
+    finally:
+        con.unregister(registered)
+    return row_count(con, temp_table)
+
+
+def spark_to_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    tables: SparkTables,
+    name: str,
+    columns: dict[str, str] | None = None,
+    target: str | None = None,
+) -> int:
+    """Spark's current `name` as the DuckDB table `target` (default: the same name; replaced in one statement);
+    `columns` (name -> DuckDB type, in order) casts to the contract. Returns its rows."""
+    target = target or name
     path = tables.current(name)
     if path is None:
         raise LookupError(f"{name}: the Spark engine has no complete version of this table")
@@ -61,9 +99,10 @@ def spark_to_duckdb(
         else "*"
     )
     try:
-        con.execute(f"create schema if not exists {name.split('.')[0]}")
-        con.execute(f"create or replace table {name} as select {select} from {source}")
+        if "." in target:
+            con.execute(f"create schema if not exists {target.split('.')[0]}")
+        con.execute(f"create or replace table {target} as select {select} from {source}")
     finally:
         if registered:
             con.unregister(registered)
-    return row_count(con, name)
+    return row_count(con, target)

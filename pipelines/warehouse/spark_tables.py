@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -135,15 +136,38 @@ class SparkTables:
         return count
 
     # ---------------------------------------------------------------------------------------- raw, by batch
-    def add_batch(self, file: str, batch_id: str, frame: DataFrame) -> str:
-        """Writes one batch of a raw file aside, then renames it to `_batch_id=<id>` (one rename: atomic on POSIX
-        and HDFS). A re-delivered batch replaces its old folder only once the new one is complete."""
+    def raw_batch_dir(self, file: str, batch_id: str) -> str:
         if not _BATCH.match(batch_id) or not _NAME.match(f"raw.{file}"):
             raise ValueError(f"raw batch {file!r}/{batch_id!r}: not a valid file name or batch id")
-        base = f"{self.root}/raw/{file}"
+        return f"{self.root}/raw/{file}/_batch_id={batch_id}"
+
+    def has_raw_batch(self, file: str, batch_id: str, landing: str) -> bool:
+        """Whether the batch's folder holds the landing named `landing` (a re-delivery is another landing)."""
+        return bool(self._fs.exists(self._path(f"{self.raw_batch_dir(file, batch_id)}/{_landing_marker(landing)}")))
+
+    def add_batch(
+        self,
+        file: str,
+        batch_id: str,
+        frame: DataFrame | None = None,
+        landing: str = "",
+        write: Callable[[str], None] | None = None,
+    ) -> str:
+        """Writes one batch of a raw file aside (`frame`, or `write(folder)` for another writer such as DuckDB),
+        then renames it to `_batch_id=<id>` (one rename: atomic on POSIX and HDFS). A re-delivered batch replaces
+        its old folder only once the new one is complete. `landing` names this landing of the batch (a marker
+        file, which Spark's reader skips: its name starts with `_`)."""
+        final = self._path(self.raw_batch_dir(file, batch_id))
+        base = final.getParent().toString()
         hidden = self._path(f"{base}/.incoming-{batch_id}-{uuid.uuid4().hex[:8]}")
-        frame.write.mode("errorifexists").parquet(hidden.toString())
-        final = self._path(f"{base}/_batch_id={batch_id}")
+        if write is not None:
+            write(hidden.toString())
+        elif frame is not None:
+            frame.write.mode("errorifexists").parquet(hidden.toString())
+        else:
+            raise ValueError("add_batch needs a frame or a writer")
+        if landing:
+            self._fs.create(self._path(f"{hidden.toString()}/{_landing_marker(landing)}"), True).close()
         if self._fs.exists(final):
             aside = self._path(f"{base}/.replaced-{batch_id}-{time.time_ns()}")
             self._fs.rename(final, aside)
@@ -153,8 +177,18 @@ class SparkTables:
             self._fs.rename(hidden, final)
         return final.toString()
 
-    def register_raw(self, file: str) -> None:
+    def register_raw(self, file: str, empty_select: str | None = None) -> None:
         """`raw.<file>` as a view over its batch folders (`_batch_id` is a partition column found at read time;
-        folders starting with `.` are in-flight writes, which Spark's listing skips)."""
+        folders starting with `.` are in-flight writes, which Spark's listing skips). A file with no batch folder
+        yet is `empty_select` (a select of its columns returning no rows) when given."""
         self.spark.sql("create database if not exists raw")
-        self.spark.sql(f"create or replace view raw.{file} as select * from parquet.`{self.root}/raw/{file}`")
+        base = f"{self.root}/raw/{file}"
+        folders = self._fs.exists(self._path(base)) and any(
+            status.getPath().getName().startswith("_batch_id=") for status in self._fs.listStatus(self._path(base))
+        )
+        source = f"select * from parquet.`{base}`" if folders or empty_select is None else empty_select
+        self.spark.sql(f"create or replace view raw.{file} as {source}")
+
+
+def _landing_marker(landing: str) -> str:
+    return "_landing-" + re.sub(r"[^A-Za-z0-9_-]", "_", landing)

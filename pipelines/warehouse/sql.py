@@ -57,9 +57,7 @@ def read_sql(relative_path: str, **params: object) -> str:
     return _PLACEHOLDER.sub(fill, text)
 
 
-def materialize_table(
-    con: duckdb.DuckDBPyConnection, qualified_name: str, relative_path: str, **params: object
-) -> int:
+def materialize_table(con: duckdb.DuckDBPyConnection, qualified_name: str, relative_path: str, **params: object) -> int:
     """Builds `schema.table` from sql/<relative_path> (create or replace) and returns its row count."""
     schema = qualified_name.split(".")[0]
     con.execute(f"create schema if not exists {schema}")

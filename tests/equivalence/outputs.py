@@ -11,6 +11,7 @@ the code (before and after a change). Commands (from the project root):
 
     python -m tests.equivalence.outputs build sample DIR          # both sample batches through run --landing
     python -m tests.equivalence.outputs build vignettes DIR       # the clinical vignettes through run --input
+    python -m tests.equivalence.outputs build quality DIR    # the data-quality fixture (rule failures, a blocked batch)
     python -m tests.equivalence.outputs build landing:PATH DIR    # any landing folder (e.g. a generated extract)
     python -m tests.equivalence.outputs build sample DIR --engine spark   # the same on the Spark engine
     python -m tests.equivalence.outputs fingerprint DB [--out FILE.json]
@@ -40,6 +41,10 @@ GOLDEN = Path(__file__).with_name("golden")
 SAMPLE = ROOT / "data_samples" / "synthea_sample"
 VIGNETTES = ROOT / "tests" / "vignettes" / "extract"
 VIGNETTES_BATCH = "2024-12-01"
+# Two small batches with a defect of every kind, a row failing a data-quality rule (quarantined at staging) and a
+# re-delivery whose failing rules block it (the batch is rejected and its landing undone).
+QUALITY = ROOT / "tests" / "quality_fixtures" / "extract"
+QUALITY_BATCHES = ("2026-01-01", "2026-02-01")
 # A fixed HMAC key: de-identified keys (should a mart carry one) are equal across builds.
 TEST_KEY = "equivalence-test-key-0123456789abcdef"
 
@@ -224,18 +229,22 @@ def build(case: str, workdir: Path, engine: str = "duckdb", spark_master: str = 
     if engine == "spark":
         env.update(CRAMP_COHORT_SPARK_MASTER=spark_master, CRAMP_COHORT_WAREHOUSE_DIR=str(workdir / "spark"))
     if case == "sample":
-        args = ["run", "--landing", str(SAMPLE)]
+        commands = [["run", "--landing", str(SAMPLE)]]
     elif case == "vignettes":
-        args = ["run", "--input", str(VIGNETTES), "--batch-id", VIGNETTES_BATCH]
+        commands = [["run", "--input", str(VIGNETTES), "--batch-id", VIGNETTES_BATCH]]
+    elif case == "quality":
+        commands = [["run", "--input", str(QUALITY / batch), "--batch-id", batch] for batch in QUALITY_BATCHES]
+        env.update(CRAMP_COHORT_MAX_QUARANTINE_SHARE="1.0")  # a quarter of the rows are defects on purpose
     elif case.startswith("landing:"):
-        args = ["run", "--landing", case.removeprefix("landing:")]
+        commands = [["run", "--landing", case.removeprefix("landing:")]]
     else:
-        raise SystemExit(f"unknown case {case!r}: sample, vignettes or landing:PATH")
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], cwd=workdir, env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        print(f"cramp-cohort {' '.join(args)} exited {done.returncode}: {done.stdout.strip()}", file=sys.stderr)
+        raise SystemExit(f"unknown case {case!r}: sample, vignettes, quality or landing:PATH")
+    for args in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", *args], cwd=workdir, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            print(f"cramp-cohort {' '.join(args)} exited {done.returncode}: {done.stdout.strip()}", file=sys.stderr)
     if not db.exists():
         raise SystemExit(f"no warehouse written:\n{done.stdout}\n{done.stderr}")
     return db

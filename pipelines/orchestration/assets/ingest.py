@@ -17,7 +17,6 @@ from pipelines.orchestration.partitions import batch_partitions
 from pipelines.orchestration.processing_path import choose_path, definitions_signature, run_scope
 from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.orchestration.table_metadata import row_count_metadata, table_definition_metadata
-from pipelines.warehouse.engine_exchange import duckdb_to_spark
 
 EVENT_TABLES = ("conditions", "observations", "medications", "procedures")
 
@@ -40,7 +39,7 @@ def _inspect(
 
 @dg.asset(partitions_def=batch_partitions, group_name="ingest", kinds={"duckdb"})
 def landed_batch(
-    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths, spark: SparkEngineParam
 ) -> dg.MaterializeResult:
     """One row per batch in raw._batches: the folder passed its file and header checks; the batch is `loading`."""
     problem = unsafe_batch_id(context.partition_key)
@@ -52,7 +51,8 @@ def landed_batch(
             context.log.info(note)
         with warehouse.connect() as con:
             lifecycle.recover_interrupted(con)  # before the choice: an interrupted run's batch is rolled back first
-            path, reason = choose_path(con, batch.full, definitions_signature(paths.suites_dir, paths.code_system_map))
+            signature = definitions_signature(paths.suites_dir, paths.code_system_map)
+            path, reason = choose_path(con, batch.full, signature, spark_engine=spark is not None)
             lifecycle.register_batch(
                 con, context.partition_key, source_dir, inspection.notes, context.run.run_id, batch.allow_out_of_order
             )
@@ -145,10 +145,19 @@ def _staging_asset(name: str) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 batch_id = BatchContext.from_tags(context.run.tags).batch_id
                 scope = run_scope(con, batch_id)
-                result = lifecycle.build_staging(con, name, batch_id, paths.max_quarantine_share, rules, scope)
+                # On Spark the rows are typed, ranked and judged there (validation and the phenotype read
+                # Spark's version); the DuckDB file keeps the quarantine and ledgers (docs/scale-out.md).
+                result = lifecycle.build_staging(
+                    con,
+                    name,
+                    batch_id,
+                    paths.max_quarantine_share,
+                    rules,
+                    scope,
+                    spark_tables=None if spark is None else spark.tables,
+                    run_id=context.run.run_id,
+                )
                 counted = row_count_metadata(con, f"staging.{name}")
-                if spark is not None:  # validation and the phenotype read Spark's copy (docs/scale-out.md)
-                    duckdb_to_spark(con, spark.tables, f"staging.{name}", context.run.run_id)
         except BatchError as exc:
             raise batch_failure(exc) from exc
         return dg.MaterializeResult(
