@@ -1,13 +1,16 @@
 """Tables crossing between the DuckDB file and the Spark engine's tables (`engine = "spark"`, docs/scale-out.md).
 
-With the Spark engine the DuckDB file stays the run's control and serving warehouse (batch bookkeeping, raw and
-staging with their quarantine, `dq.*`, the marts and what readers open), while the Spark session builds the
-reference layer, validates staging and builds the phenotype. Two crossings join them:
+With the Spark engine the DuckDB file stays the run's control and serving warehouse (batch bookkeeping, reading
+the files into raw, the quarantine, `dq.*`, the marts and what readers open), while the Spark session builds the
+reference layer and staging, validates staging and builds the phenotype. Two crossings join them:
 
 - `duckdb_to_spark`: a DuckDB table written as a new version of the Spark table of the same name (Parquet written
   by DuckDB itself into the version folder when the warehouse path is local, else through Arrow);
 - `spark_to_duckdb`: the current version of a Spark table read into the DuckDB file, cast to the table's contract
-  types when given (so a table has the same columns and types whichever engine built it).
+  types when given (so a table has the same columns and types whichever engine built it);
+
+and raw batches cross once per landing (`duckdb_to_spark_raw`), small Spark results (rejected rows) through Arrow
+(`spark_frame_to_duckdb`), and the data-quality record and marts once per run (`duckdb_schemas_to_spark`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,24 @@ def duckdb_to_spark(con: duckdb.DuckDBPyConnection, tables: SparkTables, name: s
         frame = tables.spark.createDataFrame(con.sql(f"select * from {name}").to_arrow_table())
         tables.publish(name, frame, run_id)
     return row_count(con, name)
+
+
+def duckdb_schemas_to_spark(
+    con: duckdb.DuckDBPyConnection,
+    tables: SparkTables,
+    schemas: tuple[str, ...],
+    run_id: str = "",
+    leave_out: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """Every table of `schemas` in the DuckDB file but those in `leave_out` as a new version of Spark's table of
+    the same name; rows per table."""
+    names = con.execute(
+        "select schema_name || '.' || table_name as name from duckdb_tables() "
+        "where database_name = current_database() and not temporary and list_contains(?, schema_name) "
+        "and not list_contains(?, name) order by 1",
+        [list(schemas), list(leave_out)],
+    ).fetchall()
+    return {name: duckdb_to_spark(con, tables, name, run_id) for (name,) in names}
 
 
 def duckdb_to_spark_raw(

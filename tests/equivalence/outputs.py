@@ -312,14 +312,44 @@ if __name__ == "__main__":
 
 
 def missing_spark_tables(spark_dir: Path) -> list[str]:
-    """The phenotype tables that have no complete Spark version under a run's warehouse_dir (none: the phenotype
-    ran on Spark)."""
+    """The staging and phenotype tables that have no complete Spark version under a run's warehouse_dir (none:
+    staging and the phenotype ran on Spark)."""
     from pipelines.cohort.models import ASSET_MODELS
+    from pipelines.contract.synthea import LAYOUTS
 
-    missing = []
-    for table in (table for tables in ASSET_MODELS.values() for table in tables):
-        schema, name = table.split(".")
-        versions = sorted((spark_dir / schema / name).glob("v*"))
-        if not versions or not (versions[-1] / "_SUCCESS").exists():
-            missing.append(table)
-    return missing
+    staging = [f"staging.{name}" for name in LAYOUTS]
+    phenotype = [table for tables in ASSET_MODELS.values() for table in tables]
+    return [table for table in staging + phenotype if _current_spark_version(spark_dir, table) is None]
+
+
+def spark_copy_differences(
+    db_path: Path, spark_dir: Path, schemas: tuple[str, ...], leave_out: tuple[str, ...] = ()
+) -> list[str]:
+    """Tables of `schemas` in the DuckDB file (but `leave_out`) whose current Spark version is missing or holds
+    other rows."""
+    problems = []
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        names = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where database_name = current_database() and list_contains(?, schema_name) order by 1",
+            [list(schemas)],
+        ).fetchall()
+        for (table,) in (n for n in names if n[0] not in leave_out):
+            version = _current_spark_version(spark_dir, table)
+            if version is None:
+                problems.append(f"{table}: no Spark version")
+                continue
+            copy = f"read_parquet('{version}/*.parquet')"
+            differing = con.execute(
+                f"select count(*) from ((select * from {table} except all select * from {copy}) "
+                f"union all (select * from {copy} except all select * from {table}))"
+            ).fetchone()[0]
+            if differing:
+                problems.append(f"{table}: {differing} rows differ")
+    return problems
+
+
+def _current_spark_version(spark_dir: Path, table: str) -> Path | None:
+    schema, name = table.split(".")
+    complete = [v for v in sorted((spark_dir / schema / name).glob("v*")) if (v / "_SUCCESS").exists()]
+    return complete[-1] if complete else None

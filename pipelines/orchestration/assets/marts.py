@@ -13,13 +13,20 @@ from pipelines.marts.keys import load_hmac_key, register_patient_key
 from pipelines.marts.publish import publish_snapshot
 from pipelines.marts.specs import MART_NAMES, MARTS
 from pipelines.orchestration.batch_context import BatchContext
-from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths
+from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, SparkEngineParam
 from pipelines.orchestration.table_metadata import table_definition_metadata
+from pipelines.warehouse.engine_exchange import duckdb_schemas_to_spark
 
 GROUP = "marts"
 # Python-built tables the marts read, and the asset writing them.
 PYTHON_BUILT = {"cohort.version_diff": "version_diff", "cohort.version_runs": "version_diff"}
 MART_KEYS = [dg.AssetKey(["marts", name]) for name in MART_NAMES]
+# On the Spark engine, what the DuckDB file holds of these schemas is written to the engine's tables after the
+# marts are built, so a platform's readers find every layer there: the data-quality record and the suppressed
+# marts (never `privacy`, whose audit holds counts that are not published). The ledger of batch runs is written
+# when the run ends, after its Spark session: it stays in the DuckDB file.
+LAKE_COPIES = ("quarantine", "dq", "marts")
+NOT_COPIED = ("dq.batch_runs",)
 
 
 def cohort_inputs() -> list[dg.AssetKey]:
@@ -50,7 +57,7 @@ def _description(name: str) -> str:
     can_subset=False,  # built in one transaction so that the marts always agree with each other
 )
 def marts(
-    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths
+    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, paths: PipelinePaths, spark: SparkEngineParam
 ) -> Iterator[dg.MaterializeResult]:
     """One table per mart in schema `marts` (see docs/marts.md), small counts suppressed."""
     # Loaded (and created with 0600 on first run) so that any SQL may call patient_key(); never logged.
@@ -69,6 +76,9 @@ def marts(
                 "select mart, count(*) from privacy.protected_counts where hidden_by = 'audit' group by mart"
             ).fetchall()
         )
+        if spark is not None:
+            copied = duckdb_schemas_to_spark(con, spark.tables, LAKE_COPIES, context.run.run_id, NOT_COPIED)
+            context.log.info(f"written to the Spark engine's tables: {len(copied)} tables of {', '.join(LAKE_COPIES)}")
     for name in MART_NAMES:
         yield dg.MaterializeResult(
             asset_key=["marts", name],
