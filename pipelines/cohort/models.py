@@ -25,7 +25,7 @@ from pipelines.contract.scope import ALL_PATIENTS, Scope
 from pipelines.contract.sql_refs import referenced_tables
 from pipelines.contract.tables import spark_casts, table_contract
 from pipelines.warehouse import materialize_table, quote_ident, row_count, table_columns, table_exists, transaction
-from pipelines.warehouse.engine_exchange import spark_to_duckdb
+from pipelines.warehouse.engine_exchange import refresh_stale_spark_tables, spark_to_duckdb
 from pipelines.warehouse.sql import render_sql
 
 if TYPE_CHECKING:
@@ -173,6 +173,7 @@ def build_asset_on_spark(
     """An asset's models built by the Spark engine, then each table read into the DuckDB file with its contract
     types (the checks, the version diff and the marts read it there); returns row counts."""
     tables = ASSET_MODELS[asset]
+    refresh_stale_spark_tables(con, spark_tables, run_id)  # staging put back by a rollback since Spark built it
     build_tables_on_spark(spark_tables, tables, run_id)
     return {table: spark_to_duckdb(con, spark_tables, table, table_contract(table).columns) for table in tables}
 

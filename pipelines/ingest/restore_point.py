@@ -219,6 +219,11 @@ def roll_back(con: duckdb.DuckDBPyConnection, reason: str) -> str | None:
         for kind, name, _ in aside:
             if kind in ("staging", STAGING_ROWS) and table_exists(con, f"staging.{name}"):
                 refresh_reconciliation(con, name)
+                if table_exists(con, "raw._spark_stale_tables"):  # the Spark engine built it with the batch's rows
+                    con.execute(
+                        "insert or replace into raw._spark_stale_tables values (?, now()::timestamp)",
+                        [f"staging.{name}"],
+                    )
         _clear(con)
     return batch_id
 

@@ -50,6 +50,7 @@ from pipelines.warehouse import (
     table_exists,
     transaction,
 )
+from pipelines.warehouse.engine_exchange import mark_spark_current
 
 if TYPE_CHECKING:
     from pipelines.warehouse.spark_tables import SparkTables
@@ -172,6 +173,8 @@ def build_staging_table(
             ).fetchone()
             failing = con.execute("select count(*) from _rule_failures").fetchone()[0] if rules else 0
             refresh_reconciliation(con, name)
+            if spark_tables is not None:
+                mark_spark_current(con, staged)
         if name == "encounters" and not scope.is_full:
             # Only now: the rows replaced above are those of the scope the candidates were read for.
             widen_scope_to_encounter_copies(con, scope)

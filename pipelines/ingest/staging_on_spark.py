@@ -137,14 +137,16 @@ def build_candidates_on_spark(
 
 
 def _judge(spark, winners: DataFrame, rules: tuple[RowRule, ...]) -> DataFrame:
-    """The staged candidates with one boolean `_rule_<i>` per rule (the rules' SQL rendered for Spark)."""
+    """The staged candidates with one boolean `_rule_<i>` per rule (the rules' SQL rendered for Spark). A rule
+    that comes out NULL (a range rule on a NULL value) does not fail the row, as on DuckDB: the flags are never NULL,
+    so `not failing` keeps such a row instead of dropping it."""
     if not rules:
         return winners
     from pipelines.warehouse.spark_sql import to_spark
 
     view = "_staging_winners"
     winners.createOrReplaceTempView(view)
-    judged = ", ".join(f"({rule.over(view)}) as _rule_{i}" for i, rule in enumerate(rules))
+    judged = ", ".join(f"coalesce(({rule.over(view)}), false) as _rule_{i}" for i, rule in enumerate(rules))
     return spark.sql(to_spark(f"select t.*, {judged} from {view} as t"))
 
 

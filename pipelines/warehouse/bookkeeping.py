@@ -49,6 +49,13 @@ TABLES: dict[str, str] = {
         lines_continued bigint,
         primary key (batch_id, source_file)
     """,
+    # tables whose Spark version (engine = "spark") no longer holds what the DuckDB file holds: staging put back by
+    # a rollback; the Spark engine writes the DuckDB file's rows there before it reads them again (made by the
+    # first staging build on Spark)
+    "raw._spark_stale_tables": """
+        table_name varchar primary key,
+        since timestamp
+    """,
     # the k-th landed record of a file follows `shift` lines that hold none once k + 1 >= threshold
     "raw._line_shifts": """
         batch_id varchar,
@@ -149,6 +156,9 @@ TABLES: dict[str, str] = {
     """,
 }
 
+# Made only when asked for: the Spark engine's (a DuckDB-only warehouse never has them).
+ON_REQUEST = frozenset({"raw._spark_stale_tables"})
+
 # Columns added after a table first shipped: a warehouse made before gets them (NULL, or the default, for its rows).
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "raw._batches": (
@@ -181,8 +191,9 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] | None = None) -> None:
-    """Creates the schemas and the bookkeeping tables (all, or `tables`) that do not exist yet."""
-    wanted = tables or tuple(TABLES)
+    """Creates the schemas and the bookkeeping tables (all but those made on request, or `tables`) that do not
+    exist yet."""
+    wanted = tables or tuple(t for t in TABLES if t not in ON_REQUEST)
     if _all_present(con, wanted):
         return  # one catalog query instead of ~10 DDL statements: a run calls this some 100 times
     for schema in SCHEMAS:

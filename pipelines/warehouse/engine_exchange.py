@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.warehouse.sql import quote_ident, quote_literal, row_count
+from pipelines.warehouse.bookkeeping import ensure_bookkeeping
+from pipelines.warehouse.sql import quote_ident, quote_literal, row_count, table_exists
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -42,6 +43,26 @@ def duckdb_to_spark(con: duckdb.DuckDBPyConnection, tables: SparkTables, name: s
         frame = tables.spark.createDataFrame(con.sql(f"select * from {name}").to_arrow_table())
         tables.publish(name, frame, run_id)
     return row_count(con, name)
+
+
+def refresh_stale_spark_tables(con: duckdb.DuckDBPyConnection, tables: SparkTables, run_id: str = "") -> list[str]:
+    """Writes the DuckDB file's rows of every table marked stale for Spark (`raw._spark_stale_tables`: staging put
+    back by a rollback after Spark's build) as a new Spark version, and clears the marks; the tables written."""
+    if not table_exists(con, "raw._spark_stale_tables"):
+        return []
+    stale = [name for (name,) in con.execute("select table_name from raw._spark_stale_tables order by 1").fetchall()]
+    for name in stale:
+        if table_exists(con, name):
+            duckdb_to_spark(con, tables, name, run_id)
+        con.execute("delete from raw._spark_stale_tables where table_name = ?", [name])
+    return stale
+
+
+def mark_spark_current(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Spark's version of `name` holds what the DuckDB file holds (just built from the same rows); from now on a
+    rollback marks it stale."""
+    ensure_bookkeeping(con, ("raw._spark_stale_tables",))
+    con.execute("delete from raw._spark_stale_tables where table_name = ?", [name])
 
 
 def duckdb_schemas_to_spark(

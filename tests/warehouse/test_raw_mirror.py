@@ -12,6 +12,7 @@ import pytest
 from pipelines.contract.synthea import LAYOUTS
 from pipelines.ingest.staging_on_spark import admitted_batches, mirror_raw_batches
 from pipelines.warehouse.spark_tables import SparkTables
+from tests.warehouse.spark_names import drop_spark_name
 
 LAYOUT = LAYOUTS["medications"]
 FIRST, SECOND = "2026-05-31", "2026-06-30"  # the sample's two batches
@@ -28,16 +29,9 @@ def warehouse(sample_warehouse: Path, tmp_path: Path):
 
 @pytest.fixture
 def tables(spark, tmp_path: Path):
-    _drop_raw_name(spark)  # the session is shared: another test module may have registered this name as a table
+    drop_spark_name(spark, f"raw.{LAYOUT.name}")  # the session is shared (spark_names.py)
     yield SparkTables(spark, (tmp_path / "lake").as_uri())
-    _drop_raw_name(spark)
-
-
-def _drop_raw_name(spark) -> None:
-    name = f"raw.{LAYOUT.name}"
-    if spark.catalog.databaseExists("raw") and spark.catalog.tableExists(name):
-        kind = spark.catalog.getTable(name).tableType
-        spark.sql(f"drop {'view' if kind == 'VIEW' else 'table'} {name}")
+    drop_spark_name(spark, f"raw.{LAYOUT.name}")
 
 
 def _rows(spark_or_con, batch_id: str) -> list[tuple]:

@@ -20,6 +20,7 @@ from pipelines.orchestration.resources import DuckDBWarehouse, PipelinePaths, Sp
 from pipelines.quality.run import batch_volume, measure_table
 from pipelines.reports.data_docs import write_validation_page
 from pipelines.reports.data_quality import write_data_quality_report
+from pipelines.warehouse.engine_exchange import refresh_stale_spark_tables
 
 
 def staging_key(table: str) -> dg.AssetKey:
@@ -98,6 +99,8 @@ def _suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
         reports_dir = Path(paths.reports_dir)
         session = spark.spark_session if spark is not None else None
         with warehouse.connect() as con:
+            if spark is not None:  # staging put back by a rollback since Spark built it (engine_exchange.py)
+                refresh_stale_spark_tables(con, spark.tables, context.run.run_id)
             batch = BatchContext.from_tags(context.run.tags)
             batch_id = batch.batch_or_latest(con)
             # A batch run measures the batch's rows (on either path, so both record the same); a run without a
