@@ -68,7 +68,7 @@ def _paths(tmp_path) -> PipelinePaths:
 def _materialize(db, paths, raise_on_error=True):
     return dg.materialize(
         [marts, published_snapshot, dashboard],
-        resources={"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths},
+        resources={"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths, "spark": None},
         raise_on_error=raise_on_error,
     )
 
@@ -194,7 +194,7 @@ def test_a_run_blocked_by_a_failing_blocking_check_never_replaces_the_snapshot(w
 
     blocked = dg.materialize(
         [flags_already_built, flags_have_evidence, marts, published_snapshot, dashboard],
-        resources={"warehouse": DuckDBWarehouse(path=str(warehouse)), "paths": paths},
+        resources={"warehouse": DuckDBWarehouse(path=str(warehouse)), "paths": paths, "spark": None},
         raise_on_error=False,
     )
     assert not blocked.success

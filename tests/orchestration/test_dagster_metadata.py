@@ -53,7 +53,8 @@ def test_materializations_report_the_row_count(tmp_path):
         runs_dir=str(tmp_path / "runs"),
         key_file=str(tmp_path / "hmac.key"),
     )
-    result = dg.materialize([marts], resources={"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths})
+    resources = {"warehouse": DuckDBWarehouse(path=str(db)), "paths": paths, "spark": None}
+    result = dg.materialize([marts], resources=resources)
     assert result.success
     counts = {
         m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
