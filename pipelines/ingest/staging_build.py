@@ -50,7 +50,7 @@ from pipelines.warehouse import (
     table_exists,
     transaction,
 )
-from pipelines.warehouse.engine_exchange import mark_spark_current
+from pipelines.warehouse.engine_exchange import mark_spark_current, mark_spark_stale
 
 if TYPE_CHECKING:
     from pipelines.warehouse.spark_tables import SparkTables
@@ -112,6 +112,9 @@ def build_staging_table(
     admitted = admitted_filter(con)
     landed = None  # the raw rows of the rejects: raw.<file>, or those the scoped build read
     if spark_tables is not None:
+        # stale until the swap below commits: a build that fails after Spark's new version is written leaves a
+        # Spark table the DuckDB file does not hold
+        mark_spark_stale(con, staged)
         build_candidates_on_spark(con, spark_tables, name, typed_sql, rules, candidates, run_id)
     elif scope.is_full:
         con.execute(f"create or replace view staging.{name}_typed as\n{typed_sql}")

@@ -58,6 +58,13 @@ def refresh_stale_spark_tables(con: duckdb.DuckDBPyConnection, tables: SparkTabl
     return stale
 
 
+def mark_spark_stale(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Spark's version of `name` may not hold what the DuckDB file holds (a build of it is starting, or a rollback
+    put the DuckDB rows back): the next Spark reader writes the DuckDB rows there first."""
+    ensure_bookkeeping(con, ("raw._spark_stale_tables",))
+    con.execute("insert or replace into raw._spark_stale_tables values (?, now()::timestamp)", [name])
+
+
 def mark_spark_current(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Spark's version of `name` holds what the DuckDB file holds (just built from the same rows); from now on a
     rollback marks it stale."""

@@ -4,14 +4,18 @@ the DuckDB file's rows before Spark reads it again (the phenotype and the suites
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.ingest.staging_build import build_staging_table, prepare_staging
+from pipelines.ingest.staging_rules import RowRule
 from pipelines.warehouse import ensure_bookkeeping
 from pipelines.warehouse.engine_exchange import mark_spark_current, refresh_stale_spark_tables
 from pipelines.warehouse.spark_tables import SparkTables
+from tests.warehouse.spark_names import drop_spark_name
 
 TABLE = "staging.medications"
 
@@ -56,3 +60,17 @@ def test_a_table_built_on_spark_is_current_again(warehouse) -> None:
     warehouse.execute("insert into raw._spark_stale_tables values (?, now()::timestamp)", [TABLE])
     mark_spark_current(warehouse, TABLE)
     assert warehouse.execute("select count(*) from raw._spark_stale_tables").fetchone()[0] == 0
+
+
+def test_a_failed_spark_build_leaves_the_table_marked_stale(warehouse, spark, tmp_path: Path) -> None:
+    tables = SparkTables(spark, (tmp_path / "lake").as_uri())
+    broken = RowRule("patients_broken_rule", "t.no_such_column > 1", "a rule naming no column of the table")
+    drop_spark_name(spark, "raw.patients")  # the session is shared (spark_names.py)
+    try:
+        prepare_staging(warehouse)
+        with pytest.raises(Exception, match="no_such_column"):
+            build_staging_table(warehouse, "patients", (broken,), today=date(2026, 11, 29), spark_tables=tables)
+    finally:
+        drop_spark_name(spark, "raw.patients")
+    marked = warehouse.execute("select table_name from raw._spark_stale_tables").fetchall()
+    assert marked == [("staging.patients",)]
