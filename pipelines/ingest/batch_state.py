@@ -66,6 +66,13 @@ def admitted_filter(con: duckdb.DuckDBPyConnection, column: str = "_batch_id") -
     return f"{column} in (select batch_id from raw._batches where state in {ADMITTED})"
 
 
+def admitted_batches(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The batches whose rows staging takes (as `admitted_filter`), as a list: for an engine that cannot read
+    `raw._batches` (the Spark engine)."""
+    rows = con.execute(f"select batch_id from raw._batches where state in {ADMITTED} order by batch_id").fetchall()
+    return [batch_id for (batch_id,) in rows]
+
+
 def newest_accepted_batch(con: duckdb.DuckDBPyConnection) -> str | None:
     return con.execute("select max(batch_id) from raw._batches where state = ?", [ACCEPTED]).fetchone()[0]
 

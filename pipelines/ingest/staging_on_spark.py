@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines.contract.synthea import LAYOUTS, FileLayout
 from pipelines.contract.tables import natural_key, spark_casts, table_contract
-from pipelines.ingest.batch_state import ADMITTED
+from pipelines.ingest.batch_state import admitted_batches
 from pipelines.ingest.raw_views import LINEAGE
 from pipelines.ingest.staging_rules import RowRule
 from pipelines.warehouse.engine_exchange import duckdb_to_spark_raw, spark_frame_to_duckdb, spark_to_duckdb
@@ -38,12 +38,6 @@ if TYPE_CHECKING:
 REJECT_COLUMNS = ("_reject_reason", "_reject_detail")
 # Spark's view of a raw file before any batch of it landed: the columns DuckDB's raw view has, no rows.
 _RAW_TYPES = {"_source_line": "bigint", "_loaded_at": "timestamp_ntz"}
-
-
-def admitted_batches(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The batches staging takes rows of (accepted, and the loaded batch of this run)."""
-    rows = con.execute(f"select batch_id from raw._batches where state in {ADMITTED} order by batch_id").fetchall()
-    return [batch_id for (batch_id,) in rows]
 
 
 def mirror_raw_batches(
@@ -93,8 +87,8 @@ def build_candidates_on_spark(
 
     spark = tables.spark
     admitted = admitted_batches(con)
-    for layout_name in dict.fromkeys(("patients", "encounters", name)):
-        mirror_raw_batches(con, tables, LAYOUTS[layout_name], admitted)
+    # each model reads raw of its own file only (patients and encounters as the staged tables, already on Spark)
+    mirror_raw_batches(con, tables, LAYOUTS[name], admitted)
 
     typed = spark.sql(to_spark(typed_sql)).where(F.col("_batch_id").isin(admitted))
     typed = typed.persist(StorageLevel.MEMORY_AND_DISK)

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from pipelines.contract.synthea import LAYOUTS
-from pipelines.ingest.staging_on_spark import admitted_batches, mirror_raw_batches
+from pipelines.ingest.batch_state import admitted_batches
+from pipelines.ingest.staging_on_spark import mirror_raw_batches
 from pipelines.warehouse.spark_tables import SparkTables
 from tests.warehouse.spark_names import drop_spark_name
 
