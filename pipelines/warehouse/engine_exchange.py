@@ -33,16 +33,20 @@ def duckdb_to_spark(con: duckdb.DuckDBPyConnection, tables: SparkTables, name: s
     """`name` of the DuckDB file as the current version of Spark's `name`; returns its rows. A failed write leaves
     Spark's current version as it was (the folder never gets `_SUCCESS`)."""
     path = tables.new_version(name, run_id)
-    local = tables.local_path(path)
-    if local is not None:
-        Path(local).mkdir(parents=True)
-        target = quote_literal(f"{local}/part-00000.parquet")
-        con.execute(f"copy (select * from {name}) to {target} (format parquet)")
-        tables.adopt(name, path)
-    else:  # an object store or HDFS: DuckDB hands the rows to Spark, which writes them
-        frame = tables.spark.createDataFrame(con.sql(f"select * from {name}").to_arrow_table())
-        tables.publish(name, frame, run_id)
+    _write_parquet(con, tables, f"select * from {name}", path)
+    tables.adopt(name, path)
     return row_count(con, name)
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, tables: SparkTables, select_sql: str, folder: str) -> None:
+    """The rows of `select_sql` as Parquet in the new folder `folder`: written by DuckDB itself when the folder is
+    local, else handed to Spark through Arrow (an object store or HDFS)."""
+    local = tables.local_path(folder)
+    if local is None:
+        tables.spark.createDataFrame(con.sql(select_sql).to_arrow_table()).write.parquet(folder)
+        return
+    Path(local).mkdir(parents=True)
+    con.execute(f"copy ({select_sql}) to {quote_literal(local + '/part-00000.parquet')} (format parquet)")
 
 
 def refresh_stale_spark_tables(con: duckdb.DuckDBPyConnection, tables: SparkTables, run_id: str = "") -> list[str]:
@@ -95,16 +99,9 @@ def duckdb_to_spark_raw(
 ) -> str:
     """The rows of `select_sql` (one landed batch of a raw file, without `_batch_id`, which the folder names) as
     Spark's raw batch folder of `file`; `landing` marks which landing of the batch it holds. Returns the folder."""
-
-    def write(folder: str) -> None:
-        local = tables.local_path(folder)
-        if local is None:
-            tables.spark.createDataFrame(con.sql(select_sql).to_arrow_table()).write.parquet(folder)
-            return
-        Path(local).mkdir(parents=True)
-        con.execute(f"copy ({select_sql}) to {quote_literal(local + '/part-00000.parquet')} (format parquet)")
-
-    return tables.add_batch(file, batch_id, landing=landing, write=write)
+    return tables.add_batch(
+        file, batch_id, landing=landing, write=lambda folder: _write_parquet(con, tables, select_sql, folder)
+    )
 
 
 def spark_frame_to_duckdb(
