@@ -24,6 +24,7 @@ from pipelines.ingest.quarantine import forget_parse_rejects
 from pipelines.ingest.raw_views import BATCH_SCHEMA, batch_table, batch_table_name, forget_batch_table, rebuild_raw_view
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.warehouse import quote_ident, table_exists, transaction
+from pipelines.warehouse.engine_exchange import mark_spark_stale
 
 SCHEMA = "restore_point"
 ACCEPTED_SUFFIX = "__accepted"
@@ -220,10 +221,7 @@ def roll_back(con: duckdb.DuckDBPyConnection, reason: str) -> str | None:
             if kind in ("staging", STAGING_ROWS) and table_exists(con, f"staging.{name}"):
                 refresh_reconciliation(con, name)
                 if table_exists(con, "raw._spark_stale_tables"):  # the Spark engine built it with the batch's rows
-                    con.execute(
-                        "insert or replace into raw._spark_stale_tables values (?, now()::timestamp)",
-                        [f"staging.{name}"],
-                    )
+                    mark_spark_stale(con, f"staging.{name}")
         _clear(con)
     return batch_id
 
