@@ -30,7 +30,7 @@ from pipelines.ingest.quarantine import replace_staging_rejects
 from pipelines.ingest.reconciliation import refresh_reconciliation
 from pipelines.ingest.restore_point import set_aside_staging, set_aside_staging_rows
 from pipelines.ingest.staging_on_spark import build_candidates_on_spark
-from pipelines.ingest.staging_rules import RowRule
+from pipelines.ingest.staging_rules import RowRule, collect_rule_failures, rule_flags
 from pipelines.ingest.staging_scope import (
     CANDIDATE_ENCOUNTERS,
     CANDIDATE_LINES,
@@ -262,35 +262,13 @@ def _apply_rules(con: duckdb.DuckDBPyConnection, candidates: str, rules: tuple[R
     row fails; one boolean column per rule)."""
     if not rules:
         return
-    flags = [f"_rule_{i}" for i in range(len(rules))]
-    judged = ",\n                ".join(
-        f"{rule.over(candidates)} as {flag}" for rule, flag in zip(rules, flags, strict=True)
+    flags = rule_flags(rules)
+    judged = ", ".join(f"{rule.over(candidates)} as {flag}" for rule, flag in zip(rules, flags, strict=True))
+    failing = (
+        f"(select * from (select _batch_id, _source_line, {judged} from {candidates} as t) "
+        f"where {' or '.join(flags)})"
     )
-    first = " ".join(f"when {flag} then ?" for flag in flags)
-    con.execute(
-        f"""
-        create or replace temp table _rule_failures as
-        with judged as (
-            select
-                _batch_id,
-                _source_line,
-                {judged},
-            from {candidates} as t
-        ),
-        failing as (
-            select * from judged where {" or ".join(flags)}
-        )
-        select
-            failing.*,
-            case {first} end as reason_code,
-            case {first} end as reason_detail,
-            to_json(t)::varchar as staged_record,
-        from failing
-        join {candidates} as t
-            using (_batch_id, _source_line)
-        """,
-        [rule.check_name for rule in rules] + [rule.detail for rule in rules],
-    )
+    collect_rule_failures(con, failing, candidates, rules)
     # Out of the private table before the swap, in a statement of its own (see the superseded rows above).
     con.execute(
         f"""
@@ -307,11 +285,11 @@ def _record_rule_failures(
     `_rule_failures`; replaces the file's rows (`replaced` None) or those a scoped build replaces."""
     where = f" and {replaced}" if replaced else ""
     con.execute(f"delete from dq.staging_rule_failures where source_file = ?{where}", [file_name])
-    for i, rule in enumerate(rules):
+    for rule, flag in zip(rules, rule_flags(rules), strict=True):
         con.execute(
             f"""
             insert into dq.staging_rule_failures
-            select ?, _batch_id, _source_line, ? from _rule_failures where _rule_{i}
+            select ?, _batch_id, _source_line, ? from _rule_failures where {flag}
             """,
             [file_name, rule.check_name],
         )

@@ -26,7 +26,7 @@ from pipelines.contract.synthea import LAYOUTS, FileLayout
 from pipelines.contract.tables import natural_key, spark_casts, table_contract
 from pipelines.ingest.batch_state import admitted_batches
 from pipelines.ingest.raw_views import LINEAGE
-from pipelines.ingest.staging_rules import RowRule
+from pipelines.ingest.staging_rules import RowRule, collect_rule_failures, rule_flags
 from pipelines.warehouse.engine_exchange import duckdb_to_spark_raw, spark_frame_to_duckdb, spark_to_duckdb
 from pipelines.warehouse.sql import quote_ident, quote_literal
 
@@ -114,7 +114,7 @@ def build_candidates_on_spark(
         winners = ranked.where(F.col("_rank") == 1).drop("_rank", "_winner_batch_id", "_winner_line")
         judged = _judge(spark, winners, rules).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            flags = [f"_rule_{i}" for i in range(len(rules))]
+            flags = rule_flags(rules)
             failing = F.lit(False)
             for flag in flags:
                 failing = failing | F.col(flag)
@@ -140,32 +140,19 @@ def _judge(spark, winners: DataFrame, rules: tuple[RowRule, ...]) -> DataFrame:
 
     view = "_staging_winners"
     winners.createOrReplaceTempView(view)
-    judged = ", ".join(f"coalesce(({rule.over(view)}), false) as _rule_{i}" for i, rule in enumerate(rules))
+    judged = ", ".join(
+        f"coalesce(({rule.over(view)}), false) as {flag}" for rule, flag in zip(rules, rule_flags(rules), strict=True)
+    )
     return spark.sql(to_spark(f"select t.*, {judged} from {view} as t"))
 
 
 def _rule_failures_to_duckdb(
     con: duckdb.DuckDBPyConnection, failing: DataFrame, rules: tuple[RowRule, ...], contract: dict[str, str]
 ) -> None:
-    """Temp `_rule_failures` as the DuckDB build makes it: lineage, the rule flags, the first rule failed (reason
-    code and detail) and the staged record as JSON, written by DuckDB from the row cast to the contract."""
-    flags = [f"_rule_{i}" for i in range(len(rules))]
+    """Temp `_rule_failures` as the DuckDB build makes it (`collect_rule_failures`), from the failing rows brought
+    over and cast to the contract."""
+    flags = ", ".join(rule_flags(rules))
     typed = ", ".join(f"cast({quote_ident(c)} as {kind}) as {quote_ident(c)}" for c, kind in contract.items())
-    spark_frame_to_duckdb(con, failing, "_failing_rows", f"{typed}, {', '.join(flags)}")
-    first = " ".join(f"when {flag} then ?" for flag in flags)
-    con.execute(
-        f"""
-        create or replace temp table _rule_failures as
-        select
-            _batch_id,
-            _source_line,
-            {", ".join(flags)},
-            case {first} end as reason_code,
-            case {first} end as reason_detail,
-            to_json(t)::varchar as staged_record,
-        from (select * exclude ({", ".join(flags)}) from temp._failing_rows) as t
-        join temp._failing_rows using (_batch_id, _source_line)
-        """,
-        [rule.check_name for rule in rules] + [rule.detail for rule in rules],
-    )
+    spark_frame_to_duckdb(con, failing, "_failing_rows", f"{typed}, {flags}")
+    collect_rule_failures(con, "temp._failing_rows", f"(select * exclude ({flags}) from temp._failing_rows)", rules)
     con.execute("drop table temp._failing_rows")

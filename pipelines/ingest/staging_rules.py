@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
+
 from pipelines.contract.suites import ExpectationDef, Suite
 from pipelines.warehouse import quote_literal
 
@@ -26,6 +28,40 @@ class RowRule:
 
     def over(self, table: str) -> str:
         return self.predicate.replace("{table}", table)
+
+
+def rule_flags(rules: tuple[RowRule, ...]) -> list[str]:
+    """The boolean column judging each rule (`_rule_<i>`, in suite order)."""
+    return [f"_rule_{i}" for i in range(len(rules))]
+
+
+def collect_rule_failures(
+    con: duckdb.DuckDBPyConnection, failing: str, records: str, rules: tuple[RowRule, ...]
+) -> None:
+    """Temp `_rule_failures`, one row per staged row failing a rule, whichever engine judged it: its lineage, the
+    flag of each rule, the first rule it fails (reason code and detail) and its staged record as JSON.
+
+    `failing` holds the lineage and the flags of the failing rows; `records` the rows as staged (lineage included,
+    no flags), whose JSON DuckDB writes, so a record reads the same on both engines.
+    """
+    flags = rule_flags(rules)
+    first = " ".join(f"when {flag} then ?" for flag in flags)
+    con.execute(
+        f"""
+        create or replace temp table _rule_failures as
+        select
+            failing._batch_id,
+            failing._source_line,
+            {", ".join(f"failing.{flag}" for flag in flags)},
+            case {first} end as reason_code,
+            case {first} end as reason_detail,
+            to_json(t)::varchar as staged_record,
+        from {failing} as failing
+        join {records} as t
+            using (_batch_id, _source_line)
+        """,
+        [rule.check_name for rule in rules] + [rule.detail for rule in rules],
+    )
 
 
 def staging_rules(suite: Suite | None) -> tuple[RowRule, ...]:
